@@ -1,0 +1,64 @@
+"""Helpers shared by dlproj's tests: real copier renders of the working-tree template."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import copier
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = REPO_ROOT / "templates" / "default"
+
+
+def render_project(
+    parent: Path, project_name: str = "demo-project", **answers: Any
+) -> Path:
+    """Render the working-tree template with defaults plus ``answers`` into ``parent/project_name``.
+
+    The template directory is not a git repository root, so copier renders the files as they are
+    on disk: tests see uncommitted template edits.
+    """
+    dst = parent / project_name
+    copier.run_copy(
+        str(TEMPLATE_DIR),
+        dst,
+        data={"project_name": project_name, **answers},
+        defaults=True,
+        quiet=True,
+        unsafe=False,
+    )
+    return dst
+
+
+def run(
+    cmd: list[str] | str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing output; on failure the assertion shows stdout and stderr."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=full_env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        shell=isinstance(cmd, str),
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"command failed ({proc.returncode}): {cmd}\n--- stdout ---\n{proc.stdout[-6000:]}"
+            f"\n--- stderr ---\n{proc.stderr[-6000:]}"
+        )
+    return proc
+
+
+PYTHON = sys.executable

@@ -92,9 +92,7 @@ def _default(question: Question, context: Mapping[str, Any]) -> Any:
     return default
 
 
-def resolve_answers(
-    questions: tuple[Question, ...], data: Mapping[str, Any]
-) -> dict[str, Any]:
+def resolve_answers(questions: tuple[Question, ...], data: Mapping[str, Any]) -> dict[str, Any]:
     """Complete ``data`` with defaults, in question order, as copier does with ``--defaults``.
 
     A question that is not asked (its ``when`` is false) takes its default, whatever ``data`` says,

@@ -135,16 +135,20 @@ def build_bundle(template: Path, out: Path, *, include_worktree: bool = True) ->
             prefix = template.relative_to(repo).as_posix()
             mapping = _replay_history(repo, prefix, split)
             tags = _carry_tags(repo, prefix, split, mapping) if mapping else []
-        head = git(["rev-list", "-1", "--first-parent", "HEAD", "--", prefix], cwd=repo) if (
-            repo is not None and mapping
-        ) else ""
+        head = (
+            git(["rev-list", "-1", "--first-parent", "HEAD", "--", prefix], cwd=repo)
+            if (repo is not None and mapping)
+            else ""
+        )
         ref = mapping.get(head)
         dirty = False
         if include_worktree or ref is None:
             tree = _worktree_tree(repo, template, split, scratch)
-            parent_tree = git(["rev-parse", f"{ref}^{{tree}}"], env={"GIT_DIR": str(split)}) if (
-                ref
-            ) else None
+            parent_tree = (
+                git(["rev-parse", f"{ref}^{{tree}}"], env={"GIT_DIR": str(split)})
+                if (ref)
+                else None
+            )
             if tree != parent_tree:
                 name, email = _DEV_IDENTITY
                 identity = {

@@ -89,7 +89,7 @@ def new(
     name: Annotated[str, typer.Argument(help="Project name: folder, distribution and package.")],
     dst: Annotated[
         Path, typer.Option("--dst", "-o", help="Parent folder of the new project.")
-    ] = Path("."),
+    ] = Path(),
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Answer every question not given with --data.")
     ] = False,
@@ -100,7 +100,9 @@ def new(
     vcs_ref: Annotated[
         str | None, typer.Option("--vcs-ref", help="Git tag, branch or commit of --template.")
     ] = None,
-    no_git: Annotated[bool, typer.Option("--no-git", help="Do not create a git repository.")] = False,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Do not create a git repository.")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Render into an existing non-empty folder.")
     ] = False,
@@ -135,9 +137,11 @@ def new(
         force=force,
         trust=trust,
     )
-    with console.status("Rendering", spinner="dots") if console.is_terminal and not interactive else (
-        _NoStatus()
-    ) as status:
+    with (
+        console.status("Rendering", spinner="dots")
+        if console.is_terminal and not interactive
+        else (_NoStatus()) as status
+    ):
         result = render_project(request, step=status.update)
     print_summary(console, result)
     if install:
@@ -182,6 +186,105 @@ def options(
         when = "never (derived)" if q.derived else ("always" if q.when is True else str(q.when))
         table.add_row(q.name, q.type, choices, str(q.default), when, q.help)
     Console().print(table)
+
+
+ProjectArgument = Annotated[
+    Path, typer.Argument(help="The project folder (default: the current folder).")
+]
+
+
+@app.command()
+@_guard
+def update(
+    path: ProjectArgument = Path(),
+    data: DataOption = None,
+    vcs_ref: Annotated[
+        str | None, typer.Option("--vcs-ref", help="Update to this template tag or commit.")
+    ] = None,
+    pretend: Annotated[
+        bool, typer.Option("--pretend", help="Show what would change, write nothing.")
+    ] = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow a third-party template to run migrations.")
+    ] = False,
+) -> None:
+    """Pull template changes into a project, keeping your edits (three-way merge).
+
+    Example: `dlproj update --data docker=true`
+    """
+    from .answers import parse_data_items
+    from .console import err_console
+    from .update import UpdateRequest, update_project
+
+    console = err_console()
+    request = UpdateRequest(
+        path=path, data=parse_data_items(data or []), vcs_ref=vcs_ref, pretend=pretend, trust=trust
+    )
+    with console.status("Updating", spinner="dots") if console.is_terminal else _NoStatus():
+        result = update_project(request)
+    verb = "Would change" if pretend else "Changed"
+    if not result.changed:
+        console.print(
+            "Already up to date: nothing to change." if not pretend else "Nothing would change."
+        )
+    else:
+        if result.from_commit:
+            console.print(f"Template {result.from_commit} -> {result.to_commit}")
+        console.print(f"{verb} {len(result.changed)} file(s):")
+        for name in result.changed:
+            console.print(f"  {name}")
+    for name in result.kept_edited:
+        console.print(
+            f"[yellow]Kept {name}:[/yellow] its component was turned off, but you had edited it."
+        )
+
+
+@app.command()
+@_guard
+def check(
+    path: ProjectArgument = Path(),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Exit 0 when the project is on its template's newest version, 1 when it is behind.
+
+    Example: `dlproj check --json` (in a project's CI)
+    """
+    from .console import err_console
+    from .update import check_project
+
+    result = check_project(path)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    elif result.up_to_date:
+        err_console().print(f"Up to date with the template ({result.current}).")
+    else:
+        err_console().print(
+            f"Behind the template: {result.current} -> {result.latest}; run dlproj update."
+        )
+    if not result.up_to_date:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_guard
+def variants(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for CI.")] = False,
+) -> None:
+    """Print the answer sets the checks render: every value, plus an all-pairs cover.
+
+    Example: `dlproj variants --json > variants.json`
+    """
+    from .options import load_questions
+    from .source import bundled_copier_yml
+    from .variants import build_variants
+
+    found = build_variants(load_questions(bundled_copier_yml()))
+    if as_json:
+        typer.echo(json.dumps([{"id": v.id, "answers": v.answers} for v in found], indent=2))
+        return
+    for variant in found:
+        typer.echo(f"{variant.id}: {variant.describe()}")
+    typer.echo(f"{len(found)} variants")
 
 
 def main() -> None:

@@ -98,7 +98,9 @@ def load_questions(copier_yml: Path) -> tuple[Question, ...]:
     try:
         data = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
-        raise TemplateError(f"Cannot read the template's questions from {copier_yml}: {err}") from err
+        raise TemplateError(
+            f"Cannot read the template's questions from {copier_yml}: {err}"
+        ) from err
     if not isinstance(data, dict):
         raise TemplateError(f"{copier_yml} is not a copier configuration (expected a mapping).")
     return tuple(_question(name, spec) for name, spec in data.items() if not name.startswith("_"))

@@ -172,4 +172,3 @@ def render_project(request: NewProject, step: Step | None = None) -> RenderResul
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RenderResult(path=dst, answers=answers or {}, git_note=git_note)
-

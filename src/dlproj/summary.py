@@ -30,9 +30,7 @@ def next_commands(result: RenderResult) -> list[str]:
 
 def print_summary(console: Console, result: RenderResult) -> None:
     """A tree of what was made and the next commands; plain text when not on a terminal."""
-    entries = sorted(
-        result.path.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower())
-    )
+    entries = sorted(result.path.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
     entries = [p for p in entries if p.name != ".git"]
     if console.is_terminal:
         from rich.tree import Tree

@@ -13,6 +13,7 @@ Used by the wheel build hook (``hatch_build.py``) and, for a source checkout, at
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -104,10 +105,8 @@ def _worktree_tree(repo: Path | None, template: Path, split: Path, scratch: Path
         git(["add", "--all", "."], cwd=template, env=env)
         return git(["write-tree"], env=env)
     prefix = template.relative_to(repo).as_posix()
-    try:
+    with contextlib.suppress(GitError):  # no commits yet: start from an empty index
         git(["read-tree", "HEAD"], cwd=repo, env=index)
-    except GitError:
-        pass  # no commits yet: start from an empty index
     git(["add", "--all", "--", prefix], cwd=repo, env=index)
     return git(["write-tree", f"--prefix={prefix}/"], cwd=repo, env=index)
 

@@ -40,7 +40,7 @@ class TemplateSource:
 
 
 def data_home() -> Path:
-    """dlproj's data folder: ``$DLPROJ_HOME``, else ``$XDG_DATA_HOME/dlproj``, else ~/.local/share."""
+    """dlproj's data folder: $DLPROJ_HOME, else $XDG_DATA_HOME/dlproj, else ~/.local/share."""
     if explicit := os.environ.get("DLPROJ_HOME"):
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_DATA_HOME")

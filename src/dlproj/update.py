@@ -192,14 +192,15 @@ def _plan(answers: Mapping[str, Any], vcs_ref: str | None) -> _Plan:
         if target_sha is None:
             raise TemplateError(f"The template has no version {target_ref!r}.")
         current_sha = _rev(clone, commit)
-        if source.bundled and not vcs_ref:
-            if current_sha is None or not _is_ancestor(clone, current_sha, target_sha):
-                raise UpdateRefusedError(
-                    f"This project was made by a newer dlproj (template {commit}) than the one "
-                    "installed: upgrade dlproj, then update."
-                )
-    return _Plan(source=source, current_sha=current_sha, target_sha=target_sha,
-                 target_ref=target_ref)  # fmt: skip
+        behind = current_sha is not None and _is_ancestor(clone, current_sha, target_sha)
+        if source.bundled and not vcs_ref and not behind:
+            raise UpdateRefusedError(
+                f"This project was made by a newer dlproj (template {commit}) than the one "
+                "installed: upgrade dlproj, then update."
+            )
+    return _Plan(
+        source=source, current_sha=current_sha, target_sha=target_sha, target_ref=target_ref
+    )
 
 
 def _validate_data(
@@ -251,8 +252,9 @@ def _pristine_render(
     import copier
 
     data = {k: v for k, v in answers.items() if not k.startswith("_")}
-    copier.run_copy(source.url, dst, data=data, vcs_ref=commit, defaults=True, quiet=True,
-                    unsafe=True)  # fmt: skip
+    copier.run_copy(
+        source.url, dst, data=data, vcs_ref=commit, defaults=True, quiet=True, unsafe=True
+    )
 
 
 def _keep_edited(
@@ -346,7 +348,7 @@ def _pretend(project: Path, request: UpdateRequest) -> UpdateResult:
             result = update_project(
                 UpdateRequest(
                     path=clone, data=request.data, vcs_ref=request.vcs_ref, trust=request.trust
-                )  # fmt: skip
+                )
             )
         except ConflictError as err:
             return UpdateResult(from_commit="", to_commit="", changed=tuple(err.files))

@@ -57,7 +57,7 @@ def _variant_id(
     for q in axes:
         value = answers[q.name]
         if value != defaults[q.name]:
-            parts.append(f"{q.name}={value}" if q.type == "bool" else f"{q.name}={value}")
+            parts.append(f"{q.name}={value}")
     return ",".join(parts) or "defaults"
 
 

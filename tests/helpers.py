@@ -14,9 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO_ROOT / "templates" / "default"
 
 
-def render_project(
-    parent: Path, project_name: str = "demo-project", **answers: Any
-) -> Path:
+def render_project(parent: Path, project_name: str = "demo-project", **answers: Any) -> Path:
     """Render the working-tree template with defaults plus ``answers`` into ``parent/project_name``.
 
     The template directory is not a git repository root, so copier renders the files as they are
@@ -62,3 +60,28 @@ def run(
 
 
 PYTHON = sys.executable
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with its bytes (None for folders): equal snapshots, same tree."""
+    return {
+        path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
+        for path in sorted(root.rglob("*"))
+    }
+
+
+def invoke(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run the CLI in-process, the way a user would type it; returns (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from dlproj.cli import app
+
+    runner = CliRunner()
+    previous = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(previous)
+    return result.exit_code, result.stdout, result.stderr

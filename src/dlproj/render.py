@@ -85,6 +85,7 @@ def _prevalidate(source: TemplateSource, data: Mapping[str, Any], defaults: bool
 def _run_copier(source: TemplateSource, dst: Path, request: NewProject) -> None:
     import copier
     from copier.errors import CopierError, UnsafeTemplateError, UserMessageError
+    from jinja2 import TemplateError as JinjaError
 
     try:
         copier.run_copy(
@@ -106,8 +107,8 @@ def _run_copier(source: TemplateSource, dst: Path, request: NewProject) -> None:
         if "validation error" in message.lower() or "answer" in message.lower():
             raise AnswersError(message) from err
         raise TemplateError(f"Could not render {source.url}: {message}") from err
-    except CopierError as err:
-        raise TemplateError(f"Could not render {source.url}: {err}") from err
+    except (CopierError, JinjaError) as err:
+        raise TemplateError(f"Could not render {source.url}: {type(err).__name__}: {err}") from err
     except OSError as err:
         raise TemplateError(f"Could not read the template {source.url}: {err}") from err
 

@@ -63,10 +63,14 @@ PYTHON = sys.executable
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every path under ``root`` with its bytes (None for folders): equal snapshots, same tree."""
+    """Every path under ``root`` with its bytes (None for folders): equal snapshots, same tree.
+
+    git's index is left out: a read-only ``git status`` may refresh its cached file stats.
+    """
     return {
         path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
         for path in sorted(root.rglob("*"))
+        if path.relative_to(root).as_posix() != ".git/index"
     }
 
 
@@ -85,3 +89,37 @@ def invoke(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     finally:
         os.chdir(previous)
     return result.exit_code, result.stdout, result.stderr
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` (the test's git identity comes from pytest-gitconfig)."""
+    return run(["git", *args], cwd=cwd).stdout.strip()
+
+
+def make_template_repo(
+    root: Path, files: dict[str, str], config: str = "", tag: str = "v1"
+) -> Path:
+    """A small third-party copier template in its own git repository, with one tagged commit."""
+    root.mkdir(parents=True)
+    (root / "copier.yml").write_text("project_name:\n  type: str\n" + config)
+    (root / "{{_copier_conf.answers_file}}.jinja").write_text(
+        "{{ _copier_answers|to_nice_yaml -}}\n"
+    )
+    return commit_template(root, files, tag)
+
+
+def commit_template(root: Path, files: dict[str, str | None], tag: str) -> Path:
+    """Write (or, for None, delete) template files, commit them and tag the commit."""
+    for name, text in files.items():
+        path = root / name
+        if text is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", f"template {tag}")
+    git(root, "tag", tag)
+    return root

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import invoke, snapshot
+from tests.helpers import invoke, make_template_repo, snapshot
 
 pytestmark = pytest.mark.gen
 
@@ -107,32 +107,14 @@ def test_force_keeps_files_the_template_does_not_own(tmp_path: Path) -> None:
     assert (project / ".copier-answers.yml").is_file()
 
 
-def _template(root: Path, files: dict[str, str], config: str = "") -> Path:
-    """A small third-party copier template in its own git repository, tagged v1."""
-    root.mkdir(parents=True)
-    (root / "copier.yml").write_text("project_name:\n  type: str\n" + config)
-    (root / "{{_copier_conf.answers_file}}.jinja").write_text(
-        "{{ _copier_answers|to_nice_yaml -}}\n"
-    )
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-qm", "v1"], cwd=root, check=True)
-    subprocess.run(["git", "tag", "v1"], cwd=root, check=True)
-    return root
-
-
 def test_name_goes_to_the_template_project_name(tmp_path: Path) -> None:
-    source = _template(tmp_path / "tpl", {"README.md.jinja": "# {{ project_name }}\n"})
+    source = make_template_repo(tmp_path / "tpl", {"README.md.jinja": "# {{ project_name }}\n"})
     project = _new(tmp_path, "--template", str(source), "--vcs-ref", "v1", name="mine")
     assert (project / "README.md").read_text() == "# mine\n"
 
 
 def test_a_failed_render_leaves_nothing_behind(tmp_path: Path) -> None:
-    source = _template(tmp_path / "tpl", {"a.txt": "ok", "z.txt.jinja": "{{ broken( }}"})
+    source = make_template_repo(tmp_path / "tpl", {"a.txt": "ok", "z.txt.jinja": "{{ broken( }}"})
     out = tmp_path / "out"
     out.mkdir()
     code, _, err = invoke("new", "demo", "--defaults", "-o", str(out), "--template", str(source))
@@ -142,7 +124,7 @@ def test_a_failed_render_leaves_nothing_behind(tmp_path: Path) -> None:
 
 def test_template_tasks_need_trust(tmp_path: Path) -> None:
     tasks = "_tasks:\n  - touch task-ran\n"
-    source = _template(tmp_path / "tpl", {"a.txt": "ok"}, config=tasks)
+    source = make_template_repo(tmp_path / "tpl", {"a.txt": "ok"}, config=tasks)
     out = tmp_path / "out"
     out.mkdir()
     code, _, err = invoke("new", "demo", "--defaults", "-o", str(out), "--template", str(source))
@@ -159,7 +141,7 @@ def test_template_tasks_need_trust(tmp_path: Path) -> None:
 def test_ctrl_c_during_render_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
     # Enough files that the render is still running when the signal arrives.
     files = {f"pkg{i // 100}/file{i}.txt.jinja": "{{ project_name }}\n" * 50 for i in range(3000)}
-    source = _template(tmp_path / "tpl", files)
+    source = make_template_repo(tmp_path / "tpl", files)
     out = tmp_path / "out"
     out.mkdir()
     proc = subprocess.Popen(

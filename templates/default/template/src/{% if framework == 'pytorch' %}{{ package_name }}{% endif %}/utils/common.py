@@ -41,7 +41,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     numpy_state = dict(state["numpy"])
-    numpy_state["state"] = {**numpy_state["state"], "key": np.array(numpy_state["state"]["key"], dtype=np.uint32)}
+    numpy_state["state"] = {
+        **numpy_state["state"],
+        "key": np.array(numpy_state["state"]["key"], dtype=np.uint32),
+    }
     np.random.set_state(numpy_state)
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():

@@ -1,6 +1,6 @@
-"""Run folders: outputs/experiments/<YYYY-MM-DD_HH-MM-SS>_<name>/ with one sub-folder per kind of output.
+"""Run folders: outputs/experiments/<YYYY-MM-DD_HH-MM-SS>_<name>/, a sub-folder per kind of output.
 
-    logs/training.log   metrics/results.json   plots/*.png   checkpoints/{last,best_model}.<suffix>
+logs/training.log   metrics/results.json   plots/*.png   checkpoints/{last,best_model}.<suffix>
 """
 
 from __future__ import annotations

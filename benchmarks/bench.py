@@ -155,7 +155,7 @@ def machine() -> dict[str, Any]:
 class Bench:
     """Runs commands in a scratch folder with a private DLPROJ_HOME and times them."""
 
-    def __init__(self, root: Path, repeat: int, jobs: int) -> None:
+    def __init__(self, root: Path, repeat: int, jobs: int, dlproj: str | None = None) -> None:
         self.root = root
         self.repeat = repeat
         self.jobs = jobs
@@ -165,7 +165,7 @@ class Bench:
             "DLPROJ_HOME": str(root / "dlproj-home"),
             "NO_COLOR": "1",
         }
-        self.dlproj = self.require("dlproj")
+        self.dlproj = dlproj or self.require("dlproj")
         self.copier = self.require("copier")
 
     @staticmethod
@@ -180,8 +180,10 @@ class Bench:
         """A new empty folder under the scratch root."""
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root))
 
-    def run(self, argv: Sequence[str], cwd: Path | None = None) -> float:
-        """Run ``argv`` and return its wall time in seconds.
+    def run(
+        self, argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> float:
+        """Run ``argv`` (with ``env`` added to the environment) and return its wall seconds.
 
         Raises:
             BenchError: the command exited non-zero.
@@ -190,7 +192,7 @@ class Bench:
         proc = subprocess.run(
             list(argv),
             cwd=cwd,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -281,14 +283,30 @@ def _dlproj_new(bench: Bench) -> Timed:
     return timed
 
 
+def bundle_head(bundle: Path) -> str:
+    """The commit a git bundle's HEAD points at."""
+    for line in subprocess.run(
+        ["git", "bundle", "list-heads", str(bundle)], capture_output=True, text=True, check=True
+    ).stdout.splitlines():
+        sha, _, ref = line.partition(" ")
+        if ref == "HEAD":
+            return sha
+    raise BenchError(f"{bundle} has no HEAD")
+
+
 def case_new(bench: Bench, report: Report) -> None:
-    """``dlproj new`` vs ``copier copy`` of the bundle dlproj installed, at the same commit."""
+    """``dlproj new`` vs ``copier copy`` of the bundle dlproj installed, at the same commit.
+
+    The bundle's HEAD is read again before each copy: in a source checkout every ``dlproj new``
+    rebuilds the bundle, so an edit to the template during the run moves it.
+    """
     probe = bench.new_project(bench.fresh("probe"), "--no-git")
     answers = yaml.safe_load((probe / ".copier-answers.yml").read_text(encoding="utf-8"))
-    src, ref = os.path.expanduser(answers["_src_path"]), str(answers["_commit"])
+    src = os.path.expanduser(answers["_src_path"])
 
     def copier_copy() -> float:
         dst = bench.fresh("copy") / PROJECT
+        ref = bundle_head(Path(src))
         argv = [bench.copier, "copy", "--defaults", "--trust", "--quiet", "--vcs-ref", ref]
         return bench.run([*argv, "--data", f"project_name={PROJECT}", src, str(dst)])
 
@@ -326,7 +344,6 @@ def template_history(bench: Bench) -> Path:
 
 def case_update(bench: Bench, report: Report) -> None:
     """No-op ``dlproj update`` vs ``dlproj new``; a real v1 -> v2 update vs ``copier update``."""
-    current = bench.new_project(bench.fresh("noop"))
     repo = template_history(bench)
     old = bench.new_project(
         bench.fresh("v1"), "--template", str(repo), "--vcs-ref", "v1", "--trust"
@@ -337,8 +354,9 @@ def case_update(bench: Bench, report: Report) -> None:
             raise BenchError(f"the update did not bring {CHANGE_FILE} into {clone}")
 
     def noop_update() -> float:
-        clone = bench.clone(current)
-        return bench.run([bench.dlproj, "update", str(clone)])
+        # A new project each time: in a source checkout, a template edit moves the bundle.
+        project = bench.new_project(bench.fresh("noop"))
+        return bench.run([bench.dlproj, "update", str(project)])
 
     def dlproj_update() -> float:
         clone = bench.clone(old)
@@ -436,9 +454,11 @@ def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
     if not makefile.is_file() or "\ntrain:" not in f"\n{makefile.read_text()}":
         report.notes.append("train: skipped, the generated project has no `make train` target.")
         return
-    bench.env = {**bench.env, "PYTHONPATH": str(project / "src"), "PYTHON": sys.executable}
+    env = {"PYTHONPATH": str(project / "src"), "PYTHON": sys.executable}
     name = f"{train_cmd} (CPU)"
-    timings = bench.measure("train", {name: lambda: bench.run(shlex.split(train_cmd), project)})
+    timings = bench.measure(
+        "train", {name: lambda: bench.run(shlex.split(train_cmd), project, env)}
+    )
     report.timings.extend(timings.values())
     report.figures.append(Figure("train", f"{train_cmd} wall", timings[name].median, "s"))
     results = sorted(project.glob("outputs/**/metrics/results.json"), key=os.path.getmtime)
@@ -493,6 +513,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sweep processes")
     parser.add_argument("--train-cmd", default="make train", help="the train case's command")
+    parser.add_argument("--dlproj", help="the dlproj executable to time (e.g. a wheel install)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     return parser.parse_args(argv)
 
@@ -512,13 +533,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": lambda bench, rep: case_train(bench, rep, args.train_cmd),
     }
     try:
-        bench = Bench(root, repeat=args.repeat, jobs=args.jobs)
-        for name in args.only or CASES:
+        bench = Bench(root, repeat=args.repeat, jobs=args.jobs, dlproj=args.dlproj)
+        for name in dict.fromkeys(args.only or CASES):
             print(f"running {name} ...", file=sys.stderr, flush=True)
             try:
                 cases[name](bench, report)
             except BenchError as err:
                 report.errors[name] = str(err)
+    except BenchError as err:
+        report.errors["setup"] = str(err)
     finally:
         if args.keep:
             print(f"scratch folder kept: {root}", file=sys.stderr)

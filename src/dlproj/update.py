@@ -290,7 +290,8 @@ def _run_copier_update(project: Path, plan: _Plan, request: UpdateRequest) -> No
             vcs_ref=plan.target_ref,
             defaults=True,
             overwrite=True,
-            skip_answered=True,
+            # False makes copier reload answers that a migration may have rewritten.
+            skip_answered=False,
             conflict="inline",
             unsafe=plan.source.bundled or request.trust,
             quiet=True,
@@ -300,8 +301,8 @@ def _run_copier_update(project: Path, plan: _Plan, request: UpdateRequest) -> No
             f"The template {plan.source.url} wants to run code during the update ({err}); read "
             "it, then pass --trust to allow it."
         ) from err
-    except CopierError as err:
-        raise TemplateError(f"The update failed: {err}") from err
+    except (CopierError, ValueError) as err:
+        raise TemplateError(f"The update failed: {type(err).__name__}: {err}") from err
 
 
 def update_project(request: UpdateRequest) -> UpdateResult:

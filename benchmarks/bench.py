@@ -6,7 +6,7 @@ median is reported. Machines are shared and noisy, so tests never assert timings
 is where they are looked at (see benchmarks/README.md for the figures and how to read them).
 
 Cases:
-    help    ``dlproj --help`` / ``--version`` vs ``copier --help`` (+ cookiecutter, ccds if installed)
+    help    ``dlproj --help`` / ``--version`` vs ``copier --help`` (and cookiecutter, ccds)
     new     ``dlproj new X --defaults --no-git`` vs ``copier copy --defaults`` of the same bundle
     update  no-op ``dlproj update`` vs ``dlproj new``; a real update vs ``copier update``
     sweep   every variant of ``dlproj variants --json`` rendered with copier, in parallel
@@ -302,18 +302,16 @@ def case_new(bench: Bench, report: Report) -> None:
     """
     probe = bench.new_project(bench.fresh("probe"), "--no-git")
     answers = yaml.safe_load((probe / ".copier-answers.yml").read_text(encoding="utf-8"))
-    src = os.path.expanduser(answers["_src_path"])
+    src = Path(answers["_src_path"]).expanduser()
 
     def copier_copy() -> float:
         dst = bench.fresh("copy") / PROJECT
-        ref = bundle_head(Path(src))
+        ref = bundle_head(src)
         argv = [bench.copier, "copy", "--defaults", "--trust", "--quiet", "--vcs-ref", ref]
-        return bench.run([*argv, "--data", f"project_name={PROJECT}", src, str(dst)])
+        return bench.run([*argv, "--data", f"project_name={PROJECT}", str(src), str(dst)])
 
-    timings = bench.measure(
-        "new",
-        {"dlproj new --defaults --no-git": _dlproj_new(bench), "copier copy --defaults": copier_copy},
-    )
+    commands = {"dlproj new --defaults --no-git": _dlproj_new(bench)}
+    timings = bench.measure("new", {**commands, "copier copy --defaults": copier_copy})
     report.timings.extend(timings.values())
     report.ratios.append(
         ratio(timings, "dlproj new --defaults --no-git", "copier copy --defaults", 1.1)
@@ -432,7 +430,7 @@ def case_sweep(bench: Bench, report: Report) -> None:
     report.figures.append(Figure("sweep", "whole sweep", seconds, "s"))
     report.figures.append(Figure("sweep", "render rate", len(variants) / seconds, "variants/s"))
     if failures:
-        report.notes.append(f"sweep: {len(failures)} variant(s) failed to render, e.g. {failures[0]}")
+        report.notes.append(f"sweep: {len(failures)} variant(s) failed, e.g. {failures[0]}")
 
 
 def case_train(bench: Bench, report: Report, train_cmd: str) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture(scope="session")
 def dlproj_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data folder per test worker, so the bundled template is installed once per worker."""

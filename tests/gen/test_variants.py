@@ -40,8 +40,6 @@ ALLOWED_EMPTY = {"__init__.py", "py.typed", ".gitkeep"}
 JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 
 
-
-
 def _files(project: Path) -> list[Path]:
     return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
 

@@ -74,7 +74,9 @@ def test_new_with_bad_answer_exits_3_and_writes_nothing(item: str, tmp_path: Pat
 
 
 def test_bad_choice_message_lists_valid_choices(tmp_path: Path) -> None:
-    _, _, err = invoke("new", "demo", "--defaults", "-o", str(tmp_path), "--data", "framework=caffe")
+    _, _, err = invoke(
+        "new", "demo", "--defaults", "-o", str(tmp_path), "--data", "framework=caffe"
+    )
     assert "pytorch, lightning, tensorflow, jax" in " ".join(err.split())
 
 

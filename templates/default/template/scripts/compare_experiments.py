@@ -56,11 +56,11 @@ def sort_rows(rows: list[dict[str, Any]], key: str, ascending: bool) -> list[dic
     return sorted(present, key=lambda row: row[key], reverse=not ascending) + missing
 
 
-def _cell(value: Any) -> str:
+def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.1f}" if column == "duration_s" else f"{value:.4f}"
     return str(value)
 
 
@@ -68,7 +68,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     """Render rows as a GitHub-flavoured Markdown table."""
     header = "| " + " | ".join(COLUMNS) + " |"
     rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    body = ["| " + " | ".join(_cell(row.get(c)) for c in COLUMNS) + " |" for row in rows]
+    body = ["| " + " | ".join(_cell(c, row.get(c)) for c in COLUMNS) + " |" for row in rows]
     return "\n".join([header, rule, *body]) + "\n"
 
 

@@ -70,8 +70,9 @@ def _question_section(question: Question) -> list[str]:
         lines += [f"Asked only when `{condition}`; otherwise it keeps its default.", ""]
     if rule := _rule(question):
         lines += [f"Rule: {rule}", ""]
-    example = question.default if question.values else "..."
-    lines += [f"Answer it on the command line: `--data {question.name}={_value(example)}`", ""]
+    others = [v for v in question.values if v != question.default]
+    example = _value(others[0]) if others else "..."
+    lines += [f"On the command line: `--data {question.name}={example}`", ""]
     return lines
 
 
@@ -87,7 +88,8 @@ def options_page() -> str:
         "`dlproj new` asks these questions in this order. Every one can be answered up front",
         "with `--data KEY=VALUE` (repeatable); with `--defaults`, the questions you did not",
         "answer take their defaults. `dlproj options` prints the same list, and",
-        "`dlproj options --json` gives it to scripts.",
+        "`dlproj options --json` gives it to scripts. `project_name` is the NAME given to",
+        "`dlproj new NAME`.",
         "",
         "| question | default | choices |",
         "|---|---|---|",

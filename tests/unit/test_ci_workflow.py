@@ -28,9 +28,9 @@ def _step_runs(job: dict[str, Any]) -> str:
 
 
 def test_workflow_matches_the_github_schema() -> None:
+    schema = ["--builtin-schema", "vendor.github-workflows"]
     proc = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema"]
-        + ["--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        [sys.executable, "-m", "check_jsonschema", *schema, str(WORKFLOW)],
         capture_output=True,
         text=True,
         check=False,
@@ -73,7 +73,7 @@ def test_matrix_step_outputs_every_variant_and_framework(tmp_path: Path) -> None
     }
     subprocess.run(
         ["bash", "-euo", "pipefail", "-c", step["run"]],
-        cwd=REPO_ROOT,
+        cwd=tmp_path,
         env=env,
         check=True,
         capture_output=True,

@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..data.dataset import make_loaders
-from ..data.processing import DataConfig, load_stats
+from ..data.processing import DataConfig, DataError, load_stats
 from ..models import BaseModel, build_model
 from ..utils.common import (
     DistInfo,
@@ -43,7 +43,7 @@ from ..utils.results import write_results
 from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, new_run_dir, run_dir_of
 from ..utils.tracking import Tracker, create_tracker
 from ..visualization.plotters import plot_confusion_matrix, plot_loss_curve
-from .evaluator import EvalResult, evaluate, load_checkpoint
+from .evaluator import CheckpointError, EvalResult, evaluate, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +305,9 @@ def train(cfg: dict[str, Any], hydra_run_dir: Path | None = None) -> dict[str, f
             trainer_cfg = from_dict(TrainerConfig, cfg["trainer"], "trainer")
         try:
             return _train(cfg, trainer_cfg, run, checkpoint, dist, started)
+        except (ConfigError, DataError, CheckpointError) as err:
+            log.error("training stopped: %s", err)  # a user error: the message says it all
+            raise
         except Exception:
             log.exception("training failed")
             raise

@@ -37,18 +37,19 @@ class SelfAttention(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.n_heads = config.n_heads
+        self.d_model = config.d_model
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
         self.proj = nn.Linear(config.d_model, config.d_model)
         self.dropout = config.dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, tokens, width = x.shape
-        q, k, v = self.qkv(x).split(width, dim=2)
+        batch, tokens, _ = x.shape
+        q, k, v = self.qkv(x).split(self.d_model, dim=2)
         # (N, T, C) -> (N, heads, T, C / heads)
         q, k, v = (t.view(batch, tokens, self.n_heads, -1).transpose(1, 2) for t in (q, k, v))
         dropout = self.dropout if self.training else 0.0
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
-        return self.proj(y.transpose(1, 2).reshape(batch, tokens, width))
+        return self.proj(y.transpose(1, 2).reshape(batch, tokens, self.d_model))
 
 
 class Block(nn.Module):

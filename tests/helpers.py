@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import copier
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO_ROOT / "templates" / "default"
@@ -123,3 +126,19 @@ def commit_template(root: Path, files: dict[str, str | None], tag: str) -> Path:
     git(root, "commit", "-qm", f"template {tag}")
     git(root, "tag", tag)
     return root
+
+
+def project_files(project: Path) -> list[Path]:
+    """Every file of a rendered project, outside .git."""
+    return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+
+
+def assert_parses(path: Path) -> None:
+    """YAML, TOML, JSON and notebook files must load; other files are left alone."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in {".yaml", ".yml"}:
+        list(yaml.safe_load_all(text))
+    elif path.suffix == ".toml":
+        tomllib.loads(text)
+    elif path.suffix in {".json", ".ipynb"}:
+        json.loads(text)

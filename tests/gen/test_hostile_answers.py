@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tomllib
@@ -11,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import invoke
+from tests.helpers import assert_parses, invoke, project_files
 
 pytestmark = pytest.mark.gen
 
 DESCRIPTION = (
-    'Digits {{ 7*7 }} {% if x %}y{% endif %} "quoted" \'single\' back\\slash: yes # no\n'
+    "Digits {{ 7*7 }} {% if x %}y{% endif %} \"quoted\" 'single' back\\slash: yes # no\n"
     "second line - [a, b] {c: d} & <tag> ünïcödé ✓"
 )
 AUTHOR = 'O\'Brien "The Tester" {{ author }}'
@@ -38,16 +37,8 @@ def test_code_like_answers_render_literally(tmp_path: Path, serving: str) -> Non
     readme = (project / "README.md").read_text()
     assert DESCRIPTION.splitlines()[0] in readme  # "{{ 7*7 }}" stays text, never 49
 
-    for path in project.rglob("*"):
-        if ".git" in path.parts or not path.is_file():
-            continue
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in {".yaml", ".yml"}:
-            list(yaml.safe_load_all(text))
-        elif path.suffix == ".toml":
-            tomllib.loads(text)
-        elif path.suffix in {".json", ".ipynb"}:
-            json.loads(text)
+    for path in project_files(project):
+        assert_parses(path)
     if (project / "mkdocs.yml").exists():
         mkdocs = yaml.safe_load((project / "mkdocs.yml").read_text())
         assert mkdocs["site_description"] == DESCRIPTION

@@ -66,9 +66,7 @@ def _answer(child: Any, question: Question) -> None:
 
 
 def test_new_answers_questions_by_keystroke(tmp_path: Path, dlproj_home: Path) -> None:
-    questions = [
-        q for q in load_questions(TEMPLATE_DIR / "copier.yml") if q.help and not q.derived
-    ]
+    questions = [q for q in load_questions(TEMPLATE_DIR / "copier.yml") if q.help and not q.derived]
     asked = [q for q in questions if q.name != "project_name"]  # given as NAME
     env = {
         **os.environ,

@@ -6,17 +6,15 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from dlproj.options import load_questions
 from dlproj.variants import PROJECT_NAME, build_variants
-from tests.helpers import TEMPLATE_DIR, render_project
+from tests.helpers import TEMPLATE_DIR, assert_parses, project_files, render_project
 
 QUESTIONS = load_questions(TEMPLATE_DIR / "copier.yml")
 VARIANTS = build_variants(QUESTIONS)
@@ -40,21 +38,6 @@ ALLOWED_EMPTY = {"__init__.py", "py.typed", ".gitkeep"}
 JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 
 
-def _files(project: Path) -> list[Path]:
-    return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
-
-
-def _check_parses(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix in {".yaml", ".yml"}:
-        # GitLab/GitHub/Hydra files use custom tags rarely; safe_load must still work.
-        list(yaml.safe_load_all(text))
-    elif path.suffix == ".toml":
-        tomllib.loads(text)
-    elif path.suffix in {".json", ".ipynb"}:
-        json.loads(text)
-
-
 def _check_notebook(path: Path) -> None:
     notebook = json.loads(path.read_text(encoding="utf-8"))
     assert notebook["nbformat"] == 4
@@ -76,7 +59,7 @@ def test_variant_renders_clean(variant: Any, tmp_path: Path) -> None:
                 exists = (project / rel).exists()
                 assert exists == (answers[key] == value), f"{rel} with {key}={answers[key]}"
 
-    for path in _files(project):
+    for path in project_files(project):
         rel = path.relative_to(project).as_posix()
         data = path.read_bytes()
         if not data.strip():
@@ -84,7 +67,7 @@ def test_variant_renders_clean(variant: Any, tmp_path: Path) -> None:
             continue
         text = data.decode("utf-8")
         assert not JINJA_LEFTOVER.search(text), f"Jinja left in {rel}"
-        _check_parses(path)
+        assert_parses(path)
         if path.suffix == ".ipynb":
             _check_notebook(path)
     for folder in (p for p in project.rglob("*") if p.is_dir() and ".git" not in p.parts):

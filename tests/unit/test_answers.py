@@ -60,7 +60,7 @@ def test_bool_question_refuses_other_text() -> None:
 
 
 def test_validator_drops_jax_on_python_310() -> None:
-    with pytest.raises(AnswersError, match="JAX needs Python 3.11"):
+    with pytest.raises(AnswersError, match=r"JAX needs Python 3\.11"):
         _check(framework="jax", python_version="3.10")
 
 

@@ -24,6 +24,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -433,13 +434,28 @@ def case_sweep(bench: Bench, report: Report) -> None:
         report.notes.append(f"sweep: {len(failures)} variant(s) failed, e.g. {failures[0]}")
 
 
-def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
-    """Hook: time ``train_cmd`` (``make train``) in a rendered PyTorch project, CPU.
+SAMPLES_PER_S = re.compile(r"\(([\d.]+) samples/s\)")
 
-    The generated project's README says how training is run; this hook renders the default
-    answers with ``env_manager=pip`` so the command uses this interpreter and the project's
-    ``src/`` on PYTHONPATH, then reads the newest ``outputs/**/metrics/results.json`` for the
-    training loop's samples/s.
+
+def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of results.json as dotted keys (its ``config`` copy left out)."""
+    found: dict[str, float] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key != "config":
+            found |= _numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            found[f"{prefix}{key}"] = float(value)
+    return found
+
+
+def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
+    """Hook: time ``train_cmd`` (``make train``) in the rendered default (PyTorch) project, CPU.
+
+    The project is not installed: the Makefile's ``$(PYTHON)`` is pointed at this interpreter
+    with the project's ``src/`` on PYTHONPATH, so torch and the project's other dependencies
+    must be installed here. ``make data`` runs once first, untimed. The figures come from the
+    newest run folder: numbers from ``metrics/results.json`` and the median samples/s that
+    ``logs/training.log`` reports per epoch.
     """
     if importlib.util.find_spec("torch") is None:
         report.notes.append("train: skipped, torch is not installed in this environment.")
@@ -447,12 +463,13 @@ def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
     if shutil.which("make") is None:
         report.notes.append("train: skipped, make is not installed.")
         return
-    project = bench.new_project(bench.fresh("train"), "--no-git", "--data", "env_manager=pip")
+    project = bench.new_project(bench.fresh("train"), "--no-git")
     makefile = project / "Makefile"
     if not makefile.is_file() or "\ntrain:" not in f"\n{makefile.read_text()}":
         report.notes.append("train: skipped, the generated project has no `make train` target.")
         return
     env = {"PYTHONPATH": str(project / "src"), "PYTHON": sys.executable}
+    bench.run(["make", "data"], project, env)
     name = f"{train_cmd} (CPU)"
     timings = bench.measure(
         "train", {name: lambda: bench.run(shlex.split(train_cmd), project, env)}
@@ -463,10 +480,15 @@ def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
     if not results:
         report.notes.append("train: no outputs/**/metrics/results.json was written.")
         return
+    run_dir = results[-1].parent.parent
     metrics = json.loads(results[-1].read_text(encoding="utf-8"))
-    for key, value in metrics.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            report.figures.append(Figure("train", key, float(value), "results.json"))
+    for key, value in _numbers(metrics).items():
+        report.figures.append(Figure("train", key, value, "results.json"))
+    log = run_dir / "logs" / "training.log"
+    rates = [float(m) for m in SAMPLES_PER_S.findall(log.read_text())] if log.is_file() else []
+    if rates:
+        rate = statistics.median(rates)
+        report.figures.append(Figure("train", "training loop", rate, "samples/s"))
 
 
 def markdown(report: Report) -> str:

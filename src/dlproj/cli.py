@@ -118,7 +118,7 @@ def new(
     Example: `dlproj new digits --defaults --data tracking=mlflow`
     """
     from .answers import parse_data_items
-    from .console import err_console
+    from .console import err_console, progress
     from .render import NewProject, render_project
     from .summary import print_summary, run_install
 
@@ -137,28 +137,12 @@ def new(
         force=force,
         trust=trust,
     )
-    with (
-        console.status("Rendering", spinner="dots")
-        if console.is_terminal and not interactive
-        else (_NoStatus()) as status
-    ):
-        result = render_project(request, step=status.update)
+    # No spinner while copier asks questions: it would draw over the prompts.
+    with progress(console, "Rendering", enabled=not interactive) as step:
+        result = render_project(request, step=step)
     print_summary(console, result)
     if install:
         run_install(console, result)
-
-
-class _NoStatus:
-    """Stands in for rich's status spinner when output is not a terminal."""
-
-    def __enter__(self) -> _NoStatus:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, _message: str) -> None:
-        return None
 
 
 @app.command()
@@ -213,14 +197,14 @@ def update(
     Example: `dlproj update --data docker=true`
     """
     from .answers import parse_data_items
-    from .console import err_console
+    from .console import err_console, progress
     from .update import UpdateRequest, update_project
 
     console = err_console()
     request = UpdateRequest(
         path=path, data=parse_data_items(data or []), vcs_ref=vcs_ref, pretend=pretend, trust=trust
     )
-    with console.status("Updating", spinner="dots") if console.is_terminal else _NoStatus():
+    with progress(console, "Updating"):
         result = update_project(request)
     verb = "Would change" if pretend else "Changed"
     if not result.changed:

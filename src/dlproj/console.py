@@ -7,13 +7,15 @@ decoration follow rich's detection, which honours ``NO_COLOR`` and non-terminal 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["err_console", "setup_logging"]
+__all__ = ["err_console", "progress", "setup_logging"]
 
 
 @cache
@@ -33,3 +35,15 @@ def setup_logging(verbose: bool) -> None:
 
     handler = RichHandler(console=err_console(), show_path=False)
     logging.basicConfig(level=logging.DEBUG, handlers=[handler], format="%(message)s")
+
+
+@contextmanager
+def progress(
+    console: Console, label: str, *, enabled: bool = True
+) -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal, nothing otherwise; yields a function that relabels the step."""
+    if not (enabled and console.is_terminal):
+        yield lambda _message: None
+        return
+    with console.status(label, spinner="dots") as status:
+        yield status.update

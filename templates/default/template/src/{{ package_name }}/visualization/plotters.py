@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 def plot_loss_curve(history: dict[str, Sequence[float]], path: Path) -> Path:
     """Training and validation loss per epoch, with validation accuracy on a second axis."""
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = Figure(figsize=(7, 4), layout="tight")
     ax = fig.subplots()
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     ax.plot(epochs, history["train_loss"], label="train loss")
@@ -30,10 +30,9 @@ def plot_loss_curve(history: dict[str, Sequence[float]], path: Path) -> Path:
 
 def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "Confusion matrix") -> Path:
     """Counts per (true, predicted) class, annotated."""
-    fig = Figure(figsize=(6, 5.5), layout="constrained")
+    fig = Figure(figsize=(5.5, 5.5), layout="tight")
     ax = fig.subplots()
-    image = ax.imshow(matrix, cmap="Blues")
-    fig.colorbar(image, ax=ax)
+    ax.imshow(matrix, cmap="Blues")
     classes = np.arange(matrix.shape[0])
     ax.set_xticks(classes)
     ax.set_yticks(classes)

@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -448,17 +447,19 @@ def _numbers(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return found
 
 
-def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
+def case_train(bench: Bench, report: Report, train_cmd: str, python: str) -> None:
     """Hook: time ``train_cmd`` (``make train``) in the rendered default (PyTorch) project, CPU.
 
-    The project is not installed: the Makefile's ``$(PYTHON)`` is pointed at this interpreter
-    with the project's ``src/`` on PYTHONPATH, so torch and the project's other dependencies
-    must be installed here. ``make data`` runs once first, untimed. The figures come from the
+    The project is not installed: the Makefile's ``$(PYTHON)`` is pointed at ``python``
+    (``--train-python``, by default this interpreter) with the project's ``src/`` on
+    PYTHONPATH, so torch and the project's other dependencies must be installed there.
+    ``make data`` runs once first, untimed. The figures come from the
     newest run folder: numbers from ``metrics/results.json`` and the median samples/s that
     ``logs/training.log`` reports per epoch.
     """
-    if importlib.util.find_spec("torch") is None:
-        report.notes.append("train: skipped, torch is not installed in this environment.")
+    probe = subprocess.run([python, "-c", "import torch"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        report.notes.append(f"train: skipped, torch is not installed for {python}.")
         return
     if shutil.which("make") is None:
         report.notes.append("train: skipped, make is not installed.")
@@ -468,7 +469,7 @@ def case_train(bench: Bench, report: Report, train_cmd: str) -> None:
     if not makefile.is_file() or "\ntrain:" not in f"\n{makefile.read_text()}":
         report.notes.append("train: skipped, the generated project has no `make train` target.")
         return
-    env = {"PYTHONPATH": str(project / "src"), "PYTHON": sys.executable}
+    env = {"PYTHONPATH": str(project / "src"), "PYTHON": python}
     bench.run(["make", "data"], project, env)
     name = f"{train_cmd} (CPU)"
     timings = bench.measure(
@@ -533,6 +534,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sweep processes")
     parser.add_argument("--train-cmd", default="make train", help="the train case's command")
+    parser.add_argument(
+        "--train-python", default=sys.executable, help="interpreter with torch for `make train`"
+    )
     parser.add_argument("--dlproj", help="the dlproj executable to time (e.g. a wheel install)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     return parser.parse_args(argv)
@@ -550,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "new": case_new,
         "update": case_update,
         "sweep": case_sweep,
-        "train": lambda bench, rep: case_train(bench, rep, args.train_cmd),
+        "train": lambda bench, rep: case_train(bench, rep, args.train_cmd, args.train_python),
     }
     try:
         bench = Bench(root, repeat=args.repeat, jobs=args.jobs, dlproj=args.dlproj)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .vcs import GitError, git
 
-__all__ = ["BundleInfo", "build_bundle"]
+__all__ = ["BundleInfo", "build_bundle", "source_state"]
 
 _FIELD = "\x00"
 _RECORD = "\x1e"
@@ -167,3 +167,22 @@ def build_bundle(template: Path, out: Path, *, include_worktree: bool = True) ->
         git(["bundle", "create", "--quiet", str(partial), "--all"], env=split_env)
         partial.replace(out)
     return BundleInfo(ref=ref, tags=tuple(tags), dirty=dirty)
+
+
+def source_state(template: Path) -> str:
+    """A key that changes whenever the bundle built from ``template`` would change.
+
+    It is the repository's HEAD plus the tree of the folder as it is on disk (uncommitted edits
+    included), so a source checkout rebuilds its bundle only after an edit or a commit.
+    """
+    template = template.resolve()
+    repo = _toplevel(template)
+    if repo is None:
+        return ""  # not a checkout: always rebuild
+    with tempfile.TemporaryDirectory(prefix="dlproj-state-") as tmp:
+        tree = _worktree_tree(repo, template, Path(tmp) / "unused.git", Path(tmp))
+    try:
+        head = git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=repo)
+    except GitError:
+        head = "none"
+    return f"{head}:{tree}"

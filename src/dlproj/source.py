@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .bundle import build_bundle
+from .bundle import build_bundle, source_state
 
 __all__ = [
     "BUNDLE_FILENAME",
@@ -95,6 +95,23 @@ def _install(bundle: Path) -> Path:
     return target
 
 
+def _checkout_bundle(target: Path) -> str:
+    """Build the bundle from a source checkout, reusing the last one while nothing changed."""
+    stamp = target.with_name(f"{target.name}.stamp.json")
+    key = source_state(_CHECKOUT_TEMPLATE)
+    if key and target.is_file() and stamp.is_file():
+        saved = json.loads(stamp.read_text(encoding="utf-8"))
+        current = target.stat()
+        if saved.get("key") == key and saved.get("mtime_ns") == current.st_mtime_ns:
+            return str(saved["ref"])
+    ref = build_bundle(_CHECKOUT_TEMPLATE, target).ref
+    written = {"key": key, "ref": ref, "mtime_ns": target.stat().st_mtime_ns}
+    partial = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(written), encoding="utf-8")
+    partial.replace(stamp)
+    return ref
+
+
 def bundled_source() -> TemplateSource:
     """The template shipped with this dlproj, installed where copier and later updates find it.
 
@@ -107,7 +124,6 @@ def bundled_source() -> TemplateSource:
         target = _install(bundle)
     else:
         target = _installed_bundle_path()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        ref = build_bundle(_CHECKOUT_TEMPLATE, target).ref
+        ref = _checkout_bundle(target)
         copier_yml = _CHECKOUT_TEMPLATE / "copier.yml"
     return TemplateSource(url=_portable(target), vcs_ref=ref, bundled=True, copier_yml=copier_yml)

@@ -323,19 +323,23 @@ def _prepare_run(
     choice: tuple[str, str | None, str | None] = ("", None, None)  # folder, checkpoint, error
     if dist.is_main:
         try:
+            path, folder = None, None
             if cfg.get("resume"):
                 path = find_checkpoint(str(cfg["resume"]), experiments_dir)
-                choice = (str(run_dir_of(path)), str(path), None)
-            else:
+                load_checkpoint(path)  # fail here, before any folder is made, if unreadable
+                folder = run_dir_of(path)
+            if folder is None:
                 name = cfg.get("name") or cfg["model"]["name"]
-                choice = (str(new_run_dir(experiments_dir, name, hydra_run_dir)), None, None)
-        except ConfigError as err:
-            choice = ("", None, str(err))
+                folder = new_run_dir(experiments_dir, name, hydra_run_dir)
+            choice = (str(folder), str(path) if path else None, None)
+        except (ConfigError, CheckpointError) as err:
+            choice = ("", None, f"{type(err).__name__}: {err}")
     folder, checkpoint_path, error = broadcast_object(choice, dist)
+    discard_if_unused(hydra_run_dir, keep=Path(folder) if folder else None)
     if error:
-        raise ConfigError(error)
+        kind, _, message = error.partition(": ")
+        raise (CheckpointError if kind == "CheckpointError" else ConfigError)(message)
     run = RunPaths(Path(folder)).create() if dist.is_main else RunPaths(Path(folder))
-    discard_if_unused(hydra_run_dir, keep=run.root)
     checkpoint = load_checkpoint(Path(checkpoint_path)) if checkpoint_path else None
     return run, checkpoint
 

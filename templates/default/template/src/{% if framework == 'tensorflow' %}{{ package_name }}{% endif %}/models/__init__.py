@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..utils.config import ConfigError, from_dict, import_target
+from . import cnn, transformer  # registers the classes, so .keras files load
 from .base_model import BaseModel
 
-__all__ = ["BaseModel", "build_model"]
+__all__ = ["BaseModel", "build_model", "cnn", "transformer"]
 
 
 def build_model(spec: dict[str, Any]) -> BaseModel:
@@ -26,6 +27,4 @@ def build_model(spec: dict[str, Any]) -> BaseModel:
         config = from_dict(cls.config_class, params, "model")
     except ValueError as err:  # __post_init__ checks (ConfigError is a ValueError too)
         raise ConfigError(str(err)) from err
-    model = cls(config)
-    model.build_for_images()
-    return model
+    return cls(config).build_for_images()

@@ -94,14 +94,17 @@ def find_checkpoint(resume: str, experiments_dir: Path, suffix: str = ".pth") ->
     return path
 
 
-def run_dir_of(checkpoint: Path) -> Path:
-    """The run folder a checkpoint belongs to (checkpoints/<file> inside it)."""
-    return checkpoint.resolve().parent.parent
+def run_dir_of(checkpoint: Path) -> Path | None:
+    """The run folder a checkpoint belongs to (<run>/checkpoints/<file>), if it is in one."""
+    folder = checkpoint.resolve().parent
+    return folder.parent if folder.name == "checkpoints" else None
 
 
-def discard_if_unused(folder: Path | None, keep: Path) -> None:
+def discard_if_unused(folder: Path | None, keep: Path | None) -> None:
     """Remove a folder that Hydra created for this process but the run does not use."""
-    if folder is None or not folder.exists() or folder.resolve() == keep.resolve():
+    if folder is None or not folder.exists():
+        return
+    if keep is not None and folder.resolve() == keep.resolve():
         return
     if {child.name for child in folder.iterdir()} <= {".hydra"}:
         shutil.rmtree(folder)

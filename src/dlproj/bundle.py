@@ -45,9 +45,10 @@ def _toplevel(path: Path) -> Path | None:
 
 
 def _commit_tree(
-    split: Path, tree: str, parent: str | None, message: str, identity: dict[str, str]
+    split: Path, tree: str, parents: str | list[str] | None, message: str, identity: dict[str, str]
 ) -> str:
-    args = ["commit-tree", tree] + (["-p", parent] if parent else [])
+    parent_list = [parents] if isinstance(parents, str) else list(parents or [])
+    args = ["commit-tree", tree] + [arg for p in parent_list for arg in ("-p", p)]
     return git(args, env={"GIT_DIR": str(split), **identity}, input_text=message)
 
 
@@ -111,13 +112,58 @@ def _worktree_tree(repo: Path | None, template: Path, split: Path, scratch: Path
     return git(["write-tree", f"--prefix={prefix}/"], cwd=repo, env=index)
 
 
-def build_bundle(template: Path, out: Path, *, include_worktree: bool = True) -> BundleInfo:
+def _previous_head(split: Path, previous: Path | None) -> str | None:
+    """The HEAD of an earlier bundle, fetched into ``split``, so its commits stay reachable."""
+    if previous is None or not previous.is_file():
+        return None
+    env = {"GIT_DIR": str(split)}
+    try:
+        git(["fetch", "--quiet", str(previous), "HEAD:refs/previous"], env=env)
+        head = git(["rev-parse", "refs/previous"], env=env)
+        git(["update-ref", "-d", "refs/previous"], env=env)
+    except GitError:
+        return None
+    return head
+
+
+def _worktree_commit(
+    repo: Path | None,
+    template: Path,
+    split: Path,
+    scratch: Path,
+    ref: str | None,
+    previous: Path | None,
+) -> tuple[str, bool]:
+    """Commit the folder as it is on disk on top of ``ref``; returns (commit, made a new one?)."""
+    env = {"GIT_DIR": str(split)}
+    tree = _worktree_tree(repo, template, split, scratch)
+    if ref and git(["rev-parse", f"{ref}^{{tree}}"], env=env) == tree:
+        return ref, False
+    earlier = _previous_head(split, previous)
+    if earlier and git(["rev-parse", f"{earlier}^{{tree}}"], env=env) == tree:
+        return earlier, True  # nothing changed since the earlier bundle: keep its commit
+    name, email = _DEV_IDENTITY
+    identity = {
+        "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+        # A fixed date keeps the id stable for the same content.
+        "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000",
+    }  # fmt: skip
+    parents = [p for p in dict.fromkeys((ref, earlier)) if p]
+    return _commit_tree(split, tree, parents, "Uncommitted template changes\n", identity), True
+
+
+def build_bundle(
+    template: Path, out: Path, *, include_worktree: bool = True, previous: Path | None = None
+) -> BundleInfo:
     """Write ``out``, a git bundle of the history of the template folder ``template``.
 
     Args:
         template: the template folder (holding copier.yml), inside a git checkout or not.
         out: the bundle file to write (replaced atomically).
         include_worktree: add uncommitted edits of the folder as one commit on top.
+        previous: an earlier bundle of the same checkout. Its uncommitted-edit commit becomes a
+            second parent of the new one, so projects rendered from it can still be updated.
     """
     template = template.resolve()
     repo = _toplevel(template)
@@ -142,22 +188,7 @@ def build_bundle(template: Path, out: Path, *, include_worktree: bool = True) ->
         ref = mapping.get(head)
         dirty = False
         if include_worktree or ref is None:
-            tree = _worktree_tree(repo, template, split, scratch)
-            parent_tree = (
-                git(["rev-parse", f"{ref}^{{tree}}"], env={"GIT_DIR": str(split)})
-                if (ref)
-                else None
-            )
-            if tree != parent_tree:
-                name, email = _DEV_IDENTITY
-                identity = {
-                    "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-                    "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
-                    # A fixed date keeps the id stable for the same content.
-                    "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000",
-                }  # fmt: skip
-                ref = _commit_tree(split, tree, ref, "Uncommitted template changes\n", identity)
-                dirty = True
+            ref, dirty = _worktree_commit(repo, template, split, scratch, ref, previous)
         assert ref is not None
         split_env = {"GIT_DIR": str(split)}
         git(["update-ref", "refs/heads/main", ref], env=split_env)

@@ -104,7 +104,7 @@ def _checkout_bundle(target: Path) -> str:
         current = target.stat()
         if saved.get("key") == key and saved.get("mtime_ns") == current.st_mtime_ns:
             return str(saved["ref"])
-    ref = build_bundle(_CHECKOUT_TEMPLATE, target).ref
+    ref = build_bundle(_CHECKOUT_TEMPLATE, target, previous=target).ref
     written = {"key": key, "ref": ref, "mtime_ns": target.stat().st_mtime_ns}
     partial = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
     partial.write_text(json.dumps(written), encoding="utf-8")

@@ -11,11 +11,11 @@ from flax import nnx
 
 
 class BaseModel(nnx.Module):
-    """Base class of the models: a config dataclass, a forward pass and ONNX export.
+    """Base class of the models (Flax NNX): a config dataclass, a forward pass and ONNX export.
 
     Subclasses build their layers in ``__init__(config, *, rngs, dtype)``: ``rngs`` holds the
-    ``params`` and ``dropout`` streams, ``dtype`` is the compute dtype (bfloat16 for mixed
-    precision on GPU; parameters always stay float32).
+    ``params`` and ``dropout`` streams; ``dtype`` is the compute dtype (bfloat16 for mixed
+    precision on GPU), while parameters always stay float32.
     """
 
     config_class: ClassVar[type]
@@ -29,15 +29,15 @@ class BaseModel(nnx.Module):
 
     def num_parameters(self) -> int:
         """Trainable parameters."""
-        return sum(p.size for p in jax.tree.leaves(nnx.state(self, nnx.Param)))
+        return sum(leaf.size for leaf in jax.tree.leaves(nnx.state(self, nnx.Param)))
 
     def export_onnx(
         self, path: Path, mean: float, std: float, metadata: dict[str, str] | None = None
     ) -> Path:
         """Write an ONNX graph (jax2onnx) that takes raw pixels: normalisation is built in.
 
-        The batch dimension is dynamic; input ``images`` (N x H x W), output ``logits``.
-        ``metadata`` lands in the model's metadata_props. The model is put in eval mode.
+        Input ``images`` (N x H x W, N dynamic), output ``logits``; ``metadata`` lands in the
+        model's metadata_props. The model is switched to eval mode (no dropout, running stats).
         """
         import onnx  # only needed here
 
@@ -49,16 +49,9 @@ class BaseModel(nnx.Module):
         def raw_to_logits(images: jax.Array) -> jax.Array:
             return self((images - mean) / std).astype(jnp.float32)
 
-        model = to_onnx(raw_to_logits, [("batch", size, size)], name=type(self).__name__)
-        model.graph.input[0].name = "images"  # keep the names the predictor and serving expect
-        model.graph.output[0].name = "logits"
-        _rename_value(model.graph, 0, "images", "logits")
+        model = to_onnx(raw_to_logits, (size, size), name=type(self).__name__)
         for key, value in (metadata or {}).items():
             model.metadata_props.add(key=key, value=value)
         path.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(model, str(path))
         return path
-
-
-def _rename_value(graph: Any, _index: int, images: str, logits: str) -> None:
-    """Placeholder; replaced below."""

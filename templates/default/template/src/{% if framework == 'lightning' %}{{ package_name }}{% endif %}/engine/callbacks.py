@@ -64,7 +64,7 @@ class History(L.Callback):
         for key, value in metrics.items():
             self.history[key].append(value)
         seconds = time.perf_counter() - self._epoch_start
-        samples = trainer.num_training_batches * (trainer.train_dataloader.batch_size or 1)
+        samples = len(trainer.train_dataloader.dataset)
         lr = trainer.optimizers[0].param_groups[0]["lr"]
         best = self.best_epoch == self.epochs_run
         log.info(
@@ -77,7 +77,7 @@ class History(L.Callback):
             metrics["val_accuracy"],
             lr,
             seconds,
-            samples * trainer.world_size / seconds,
+            samples / seconds,
             "  *best*" if best else "",
         )
 

@@ -8,6 +8,7 @@ a SavedModel (TF Serving, TFLite) and an ONNX graph (engine/predictor.py, any la
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,11 +50,13 @@ class BaseModel(keras.Model):
         """Raw pixels -> normalisation (mean, std built in) -> this model: what serving runs."""
         size = self.config.image_size
         images = keras.Input((size, size), name="images")
-        normalise = keras.layers.Normalization(mean=mean, variance=std**2, name="normalise")
+        # (x - mean) / std as x * scale + offset: constants in the graph, not variables.
+        normalise = keras.layers.Rescaling(1 / std, offset=-mean / std, name="normalise")
         return keras.Model(images, self(normalise(images)), name=f"{self.name}_raw_input")
 
     def export(self, path: Path, mean: float, std: float) -> Path:  # type: ignore[override]
         """A SavedModel of the raw-input model (signature `serve`: images -> logits)."""
+        tf.get_logger().setLevel(logging.WARNING)  # no "Assets written to" lines
         self.raw_input_model(mean, std).export(str(path), format="tf_saved_model", verbose=False)
         return path
 
@@ -66,6 +69,8 @@ class BaseModel(keras.Model):
         """
         import onnx  # only needed here
         import tf2onnx
+
+        logging.getLogger("tf2onnx").setLevel(logging.WARNING)  # keep the run log readable
 
         raw = self.raw_input_model(mean, std)
         size = self.config.image_size

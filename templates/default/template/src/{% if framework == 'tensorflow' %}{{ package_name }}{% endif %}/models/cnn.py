@@ -34,7 +34,7 @@ class CNN(BaseModel):
         for out_channels in config.channels:
             layers += [
                 keras.layers.Conv2D(out_channels, 3, padding="same", use_bias=False),
-                keras.layers.BatchNormalization(),
+                keras.layers.BatchNormalization(momentum=0.9),  # Keras' 0.99 lags on short runs
                 keras.layers.ReLU(),
                 keras.layers.MaxPooling2D(2),
             ]

@@ -37,14 +37,23 @@ def configure_devices(device: str, replicas: int = 1) -> list[str]:
     if device not in ("auto", "cpu", "gpu"):
         raise ValueError(f"trainer.device={device!r}: use auto, cpu or gpu")
     if device == "cpu" or (device == "auto" and not gpus):
-        if gpus:
-            tf.config.set_visible_devices([], "GPU")
-        if replicas > 1:
-            (cpu,) = tf.config.list_physical_devices("CPU")
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(replicas)]
+        try:
+            if gpus:
+                tf.config.set_visible_devices([], "GPU")
+            if replicas > 1:
+                (cpu,) = tf.config.list_physical_devices("CPU")
+                tf.config.set_logical_device_configuration(
+                    cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(replicas)]
+                )
+        except RuntimeError:  # TensorFlow already started: keep the devices it has
+            pass
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+        if len(cpus) < replicas:
+            raise ValueError(
+                f"trainer.devices={replicas}, but TensorFlow started with {len(cpus)} CPU "
+                "device(s): set the devices before TensorFlow runs anything"
             )
-        return [d.name for d in tf.config.list_logical_devices("CPU")][:replicas]
+        return cpus[:replicas]
     if not gpus:
         raise ValueError("trainer.device=gpu but TensorFlow sees no GPU")
     for gpu in gpus:

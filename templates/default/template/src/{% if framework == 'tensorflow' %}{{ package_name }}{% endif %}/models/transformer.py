@@ -14,10 +14,7 @@ from .base_model import PACKAGE, BaseModel
 
 @dataclass
 class TransformerConfig:
-    """Shape of the transformer (configs/model/transformer.yaml).
-
-    patch_size = image_size reads one token per image; a 1-pixel-high strip would read rows.
-    """
+    """Shape of the transformer (configs/model/transformer.yaml)."""
 
     image_size: int = 8
     num_classes: int = 10
@@ -36,6 +33,12 @@ class TransformerConfig:
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+def gelu(x: tf.Tensor) -> tf.Tensor:
+    """GELU, tanh approximation: the exact form's erfc has no ONNX converter."""
+    return keras.activations.gelu(x, approximate=True)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class Block(layers.Layer):
     """Pre-norm transformer block: x + attention(norm(x)), then x + mlp(norm(x))."""
 
@@ -48,7 +51,7 @@ class Block(layers.Layer):
         self.norm2 = layers.LayerNormalization(epsilon=1e-5)
         self.mlp = keras.Sequential(
             [
-                layers.Dense(mlp_ratio * d_model, activation="gelu"),
+                layers.Dense(mlp_ratio * d_model, activation=gelu),
                 layers.Dense(d_model),
                 layers.Dropout(dropout),
             ]

@@ -24,7 +24,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 import yaml
 
 from ..data.dataset import make_datasets, steps_per_epoch
@@ -211,10 +210,9 @@ class RunState(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         done = epoch + 1
-        if done % self.cfg.checkpoint_every and done != self.cfg.epochs:
-            if not self.model.stop_training:
-                return
-        self.save(done)
+        due = done % self.cfg.checkpoint_every == 0 or done == self.cfg.epochs
+        if due or self.model.stop_training:
+            self.save(done)
 
     def save(self, epoch: int) -> None:
         path = self.run.last_checkpoint

@@ -136,7 +136,7 @@ def machine() -> dict[str, Any]:
     if cpuinfo.is_file():
         models = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
         cpu = models[0].split(":", 1)[1].strip() if models else cpu
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("dlproj", "copier", "typer", "cookiecutter", "cookiecutter-data-science"):
         try:
             versions[dist] = version(dist)

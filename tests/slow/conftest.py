@@ -74,6 +74,9 @@ def uv_environment() -> dict[str, str]:
         if option not in settings or rank >= settings[option][0]:
             settings[option] = (rank, value)
     env: dict[str, str] = {}
+    if "extra-index-url" in settings or "find-links" in settings:
+        # pip takes the best version from every index; uv only does when told to.
+        env["UV_INDEX_STRATEGY"] = "unsafe-best-match"
     for option, (_, value) in settings.items():
         if option in _PIP_TO_UV:
             name, separator = _PIP_TO_UV[option]

@@ -20,7 +20,8 @@ COPIER_YML = REPO_ROOT / "templates" / "default" / "copier.yml"
 
 
 def _workflow() -> dict[str, Any]:
-    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    workflow: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    return workflow
 
 
 def _step_runs(job: dict[str, Any]) -> str:

@@ -32,8 +32,11 @@ def _nav_pages(nav: list[Any]) -> set[str]:
     return pages
 
 
-def _subclasses(cls: type) -> set[type]:
-    return {cls} | {sub for direct in cls.__subclasses__() for sub in _subclasses(direct)}
+def _subclasses(cls: type[DlprojError]) -> set[type[DlprojError]]:
+    found = {cls}
+    for direct in cls.__subclasses__():
+        found |= _subclasses(direct)
+    return found
 
 
 def test_generated_pages_are_up_to_date() -> None:

@@ -394,6 +394,12 @@ def train_and_evaluate(
         seed=config["seed"],
         config=config,
     )
+    log.info(
+        "global batch %d: %d per device x %d, split over mesh axis 'data'",
+        trainer.batch_size,
+        data_cfg.batch_size,
+        len(devices),
+    )
     start_epoch = 1
     if checkpoint is not None:
         start_epoch = trainer.restore(checkpoint)

@@ -43,6 +43,7 @@ class Block(nnx.Module):
             in_features=width,
             dropout_rate=config.dropout,
             decode=False,
+            deterministic=False,  # like nnx.Dropout: model.eval() turns it off
             dtype=dtype,
             rngs=rngs,
         )

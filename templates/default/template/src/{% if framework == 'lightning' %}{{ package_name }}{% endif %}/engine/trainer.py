@@ -133,7 +133,9 @@ def make_optimizer(cfg: OptimizerConfig) -> OptimizerFactory:
 def make_scheduler(cfg: SchedulerConfig, peak: float) -> SchedulerFactory:
     """learning_rate() per optimizer step, as a LambdaLR the module builds once steps are known."""
 
-    def build(optimizer: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int) -> LRScheduler:
+    def build(
+        optimizer: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int
+    ) -> LRScheduler:
         warmup_steps = cfg.warmup_epochs * steps_per_epoch
         return LambdaLR(
             optimizer,
@@ -143,7 +145,9 @@ def make_scheduler(cfg: SchedulerConfig, peak: float) -> SchedulerFactory:
     return build
 
 
-def build_module(cfg: dict[str, Any], trainer_cfg: TrainerConfig, data_cfg: DataConfig) -> LitClassifier:
+def build_module(
+    cfg: dict[str, Any], trainer_cfg: TrainerConfig, data_cfg: DataConfig
+) -> LitClassifier:
     """The LightningModule for ``cfg``: the network of configs/model and the partial optimizer."""
     net = build_model(
         {**cfg["model"], "image_size": data_cfg.image_size, "num_classes": data_cfg.num_classes}
@@ -229,7 +233,9 @@ def build_trainer(
     return trainer, history, best
 
 
-def train(cfg: dict[str, Any], hydra_run_dir: Path | None = None, **trainer_overrides: Any) -> dict[str, float]:
+def train(
+    cfg: dict[str, Any], hydra_run_dir: Path | None = None, **trainer_overrides: Any
+) -> dict[str, float]:
     """Run one training from a composed configuration; return the final metrics.
 
     ``hydra_run_dir`` is the folder Hydra made for this run, used unless the run resumes another.
@@ -238,7 +244,8 @@ def train(cfg: dict[str, Any], hydra_run_dir: Path | None = None, **trainer_over
     trainer_cfg = from_dict(TrainerConfig, cfg["trainer"], "trainer")
     dist = dist_info()
     init_distributed(
-        dist, resolve_backend(trainer_cfg.distributed_backend, resolve_accelerator(trainer_cfg.device))
+        dist,
+        resolve_backend(trainer_cfg.distributed_backend, resolve_accelerator(trainer_cfg.device)),
     )
     try:
         run, checkpoint_path = _prepare_run(cfg, dist, hydra_run_dir)
@@ -297,7 +304,10 @@ def _train(
     data_cfg = from_dict(DataConfig, cfg["data"], "data")
     processed_dir = Path(cfg["paths"]["data_dir"]) / "processed"
     datamodule = DigitsDataModule(
-        data_cfg, processed_dir, pin_memory=resolve_accelerator(trainer_cfg.device) == "gpu"
+        data_cfg,
+        processed_dir,
+        seed=cfg["seed"],
+        pin_memory=resolve_accelerator(trainer_cfg.device) == "gpu",
     )
     datamodule.setup()  # fail early, before any process waits on another, when data is missing
     module = build_module(cfg, trainer_cfg, data_cfg)
@@ -309,6 +319,14 @@ def _train(
         logger.log_hyperparams(cfg)
     trainer, history, best = build_trainer(
         trainer_cfg, run, seed=cfg["seed"], dist=dist, logger=logger, **trainer_overrides
+    )
+    log.info(
+        "strategy %s on %d %s device(s) per node, %d node(s), precision %s",
+        type(trainer.strategy).__name__,
+        trainer.num_devices,
+        trainer_cfg.device,
+        trainer.num_nodes,
+        trainer.precision,
     )
     if checkpoint_path is not None:
         log.info("resumed from %s", checkpoint_path)
@@ -328,7 +346,12 @@ def _train(
 
     # Score the best epoch's weights on validation and test.
     best_path = best.best_model_path or str(run.best_checkpoint)
-    scoring = {"datamodule": datamodule, "ckpt_path": best_path, "verbose": False, "weights_only": True}
+    scoring = {
+        "datamodule": datamodule,
+        "ckpt_path": best_path,
+        "verbose": False,
+        "weights_only": True,
+    }
     (val,) = trainer.validate(module, **scoring)
     (test,) = trainer.test(module, **scoring)
     metrics = {
@@ -344,8 +367,8 @@ def _train(
         epochs_run,
         "  ".join(f"{key} {value:.4f}" for key, value in metrics.items()),
     )
+    matrix = module.test_confusion.compute().cpu().numpy()  # gathered from every process
     if dist.is_main:
-        matrix = module.test_confusion.compute().cpu().numpy()
         paths = _write_outputs(cfg, run, module, record, best_epoch, matrix, metrics, processed_dir)
         log_artifacts(logger, paths)
         duration = fit_elapsed + time.perf_counter() - fit_end
@@ -404,7 +427,9 @@ def _write_outputs(
     )
     raw, _ = load_npz(processed_dir.parent / "interim" / "test.npz")
     difference = check_onnx(onnx_path, net, raw.astype(np.float32), stats["mean"], stats["std"])
-    log.info("final model: %s, %s (onnxruntime agrees: max |diff| %.1e)", final, onnx_path, difference)
+    log.info(
+        "final model: %s, %s (onnxruntime agrees: max |diff| %.1e)", final, onnx_path, difference
+    )
     return [*plots, final, onnx_path]
 
 

@@ -28,6 +28,7 @@ from ..models import BaseModel, build_model
 from ..utils.common import (
     DistInfo,
     all_reduce_mean,
+    barrier,
     broadcast_object,
     cleanup_distributed,
     init_distributed,
@@ -202,7 +203,10 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------
     def _save_checkpoint(self, path: Path, epoch: int, *, full: bool = True) -> None:
-        """Write one dict: the weights, plus optimizer, RNG, history and counters when ``full``."""
+        """Write one dict: the weights, plus optimizer, RNG, history and counters when ``full``.
+
+        The learning rate is a pure function of the step (learning_rate()): no scheduler state.
+        """
         if not self.dist.is_main:
             return
         checkpoint: dict[str, Any] = {
@@ -385,6 +389,7 @@ def _train(
     trainer.fit(start_epoch)
 
     # Score the best epoch's weights on validation and test.
+    barrier(dist)  # rank 0 has written the last best_model.pth
     best = load_checkpoint(run.best_checkpoint, device)
     trainer.raw_model.load_state_dict(best["model"])
     val = evaluate(trainer.raw_model, loaders["val"], trainer.loss_fn, device)

@@ -111,6 +111,12 @@ def all_reduce_mean(value: float, info: DistInfo, device: torch.device) -> float
     return tensor.item() / info.world_size
 
 
+def barrier(info: DistInfo) -> None:
+    """Wait until every rank gets here (e.g. until rank 0 has written a file)."""
+    if info.enabled:
+        dist.barrier()
+
+
 def cleanup_distributed(info: DistInfo) -> None:
     """Leave the process group."""
     if info.enabled and dist.is_initialized():

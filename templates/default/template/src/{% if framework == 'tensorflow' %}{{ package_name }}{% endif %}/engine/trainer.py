@@ -42,7 +42,11 @@ from .evaluator import CheckpointError, EvalResult, evaluate, load_checkpoint
 log = logging.getLogger(__name__)
 
 SUFFIX = ".keras"
-OPTIMIZERS = {"adamw": keras.optimizers.AdamW, "adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+OPTIMIZERS = {
+    "adamw": keras.optimizers.AdamW,
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+}
 
 
 @dataclass
@@ -135,6 +139,22 @@ def compile_model(model: BaseModel, cfg: TrainerConfig, steps: int) -> BaseModel
     return model
 
 
+def seed_states(model: keras.Model) -> list[list[int]]:
+    """The dropout RNG states (SeedGenerator variables), which .keras files do not keep."""
+    return [v.numpy().tolist() for v in model.non_trainable_variables if _is_seed(v)]
+
+
+def set_seed_states(model: keras.Model, states: list[list[int]]) -> None:
+    """Restore what seed_states() returned (same architecture, same order)."""
+    variables = [v for v in model.non_trainable_variables if _is_seed(v)]
+    for variable, state in zip(variables, states, strict=True):
+        variable.assign(np.array(state, dtype=variable.dtype))
+
+
+def _is_seed(variable: keras.Variable) -> bool:
+    return variable.path.endswith("seed_generator_state")
+
+
 # -- callbacks ------------------------------------------------------------------------------------
 class EpochLogger(keras.callbacks.Callback):
     """Per-epoch metrics to the log and the tracker; keeps the history across resumes."""
@@ -223,6 +243,7 @@ class RunState(keras.callbacks.Callback):
             "epoch": epoch,
             "history": self.logger.history,
             "early_stopping": self.stopping.state(),
+            "seed_states": seed_states(self.model),
             "elapsed_s": self.elapsed_s + time.perf_counter() - self._started,
             "config": self.config,
         }
@@ -303,6 +324,7 @@ def _train(
             model = compile_model(build_model(spec), trainer_cfg, steps)
         else:
             model = load_checkpoint(Path(state["checkpoint"]))
+            set_seed_states(model, state["seed_states"])
             log.info("resumed from %s at epoch %d", state["checkpoint"], first_epoch)
     log.info("model %s: %d parameters", cfg["model"]["name"], model.count_params())
     chief = is_chief(strategy)

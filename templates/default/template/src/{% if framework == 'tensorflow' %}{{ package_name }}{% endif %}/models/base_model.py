@@ -82,7 +82,9 @@ class BaseModel(keras.Model):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=17)
-        unconverted = sorted({node.op_type for node in proto.graph.node if node.domain not in ("", "ai.onnx")})
+        unconverted = sorted(
+            {node.op_type for node in proto.graph.node if node.domain not in ("", "ai.onnx")}
+        )
         if unconverted:  # tf2onnx leaves ops it cannot convert in TensorFlow's domain
             raise RuntimeError(f"ONNX export: no converter for {', '.join(unconverted)}")
         for key, value in (metadata or {}).items():

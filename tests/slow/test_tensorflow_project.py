@@ -1,0 +1,269 @@
+"""The TensorFlow/Keras project really works: its tests, data, training, exports, resume, mirroring.
+
+One default project (framework=tensorflow) is rendered for the module and driven through its own
+Makefile with PYTHON pointed at the shared tensorflow environment (`project_env`,
+tests/slow/conftest.py). TensorFlow's start-up (seconds per process) dominates, so the tests
+share that project and keep their runs short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import render_project
+from tests.slow.conftest import Env
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "demo_project"
+RESULT_KEYS = [
+    "run_name",
+    "framework",
+    "model",
+    "seed",
+    "epochs_run",
+    "best_epoch",
+    "duration_s",
+    "metrics",
+    "config",
+]
+METRIC_KEYS = {"train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
+RUN_FILES = (
+    "logs/training.log",
+    "metrics/results.json",
+    "plots/loss_curve.png",
+    "plots/confusion_matrix.png",
+    "checkpoints/best_model.keras",
+    "checkpoints/last.keras",
+)
+QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.fixture(scope="module")
+def env(project_env: Callable[..., Env]) -> Env:
+    return project_env("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def trained(env: Env, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The default tensorflow project after `make data train evaluate predict`."""
+    project = render_project(tmp_path_factory.mktemp("tf"), framework="tensorflow")
+    env.make(project, "data", env=QUIET)
+    started = time.perf_counter()
+    env.make(project, "train", env=QUIET)
+    train_wall_s = time.perf_counter() - started
+    evaluate = env.make(project, "evaluate", env=QUIET)
+    predict = env.make(project, "predict", env=QUIET)
+    (run_dir,) = runs(project)
+    return {
+        "project": project,
+        "run": run_dir,
+        "train_wall_s": train_wall_s,
+        "evaluate": evaluate.stdout,
+        "predict": predict.stdout + predict.stderr,
+    }
+
+
+def runs(project: Path) -> list[Path]:
+    experiments = project / "outputs" / "experiments"
+    return sorted(p for p in experiments.iterdir() if p.is_dir()) if experiments.exists() else []
+
+
+def results(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "metrics" / "results.json").read_text())
+
+
+def new_run(project: Path, before: list[Path]) -> Path:
+    (created,) = [p for p in runs(project) if p not in before]
+    return created
+
+
+# -- the default project ---------------------------------------------------------------------
+def test_generated_tests_pass_and_lint_is_clean(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    started = time.perf_counter()
+    proc = env.run(
+        ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=QUIET
+    )
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
+    print(f"project tests: {time.perf_counter() - started:.1f}s wall")
+    env.make(project, "lint")
+
+
+def test_make_train_fills_the_run_folder(trained: dict[str, Any]) -> None:
+    run_dir = trained["run"]
+    assert run_dir.name.endswith("_cnn")
+    time.strptime(run_dir.name[:19], "%Y-%m-%d_%H-%M-%S")
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*")), "tensorboard events"
+    data = results(run_dir)
+    assert list(data) == RESULT_KEYS
+    assert set(data["metrics"]) == METRIC_KEYS
+    assert data["framework"] == "tensorflow" and data["model"] == "cnn" and data["seed"] == 42
+    assert data["metrics"]["test_accuracy"] >= 0.97, data["metrics"]
+    assert data["config"]["trainer"]["epochs"] >= data["epochs_run"] >= data["best_epoch"] >= 1
+    log = (run_dir / "logs" / "training.log").read_text()
+    assert "world size 1" in log and "configuration:" in log and "finished in" in log
+    print(f"make train: {trained['train_wall_s']:.1f}s wall, {data['duration_s']:.1f}s in train()")
+    models = trained["project"] / "models"
+    for name in ("final_model.keras", "final_model.onnx", "final_model_savedmodel/saved_model.pb"):
+        assert (models / name).is_file(), name
+
+
+def test_evaluate_and_predict(trained: dict[str, Any]) -> None:
+    scores = json.loads(trained["evaluate"].strip().splitlines()[-1])
+    expected = results(trained["run"])["metrics"]["test_accuracy"]
+    assert scores["accuracy"] == pytest.approx(expected, abs=1e-6)
+    predictions = (trained["project"] / "outputs" / "predictions.csv").read_text().splitlines()
+    assert predictions[0] == "index,prediction,confidence,label"
+    assert len(predictions) == 271  # the raw test split, plus the header
+    assert "accuracy against the file's labels" in trained["predict"]
+
+
+def test_exports_reload_and_agree(env: Env, trained: dict[str, Any]) -> None:
+    """final_model.keras, the SavedModel and the ONNX graph (shared predictor) give one answer."""
+    script = f"""
+import json
+from pathlib import Path
+import keras, numpy as np, tensorflow as tf
+import {PACKAGE}.models
+from {PACKAGE}.data.processing import load_npz
+from {PACKAGE}.engine.predictor import Predictor
+images, _ = load_npz(Path("data/interim/test.npz"))
+raw = images.astype(np.float32)
+stats = json.load(open("data/processed/stats.json"))
+model = keras.saving.load_model("models/final_model.keras", compile=False)
+keras_logits = model((raw - stats["mean"]) / stats["std"]).numpy()
+saved_logits = tf.saved_model.load("models/final_model_savedmodel").serve(tf.constant(raw)).numpy()
+onnx_probs = Predictor().predict_proba(raw)
+np.testing.assert_allclose(saved_logits, keras_logits, rtol=1e-4, atol=1e-4)
+np.testing.assert_allclose(onnx_probs, tf.nn.softmax(keras_logits).numpy(), atol=1e-5)
+assert (onnx_probs.argmax(1) == keras_logits.argmax(1)).all()
+print("agree", len(raw))
+"""
+    proc = env.run(["python", "-c", script], cwd=trained["project"], env=QUIET)
+    assert "agree 270" in proc.stdout
+
+
+def test_transformer_reaches_095(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    before = runs(project)
+    args = "model=transformer tracking=none paths.models_dir=outputs/transformer"
+    env.make(project, "train", args=args, env=QUIET)
+    data = results(new_run(project, before))
+    assert data["model"] == "transformer"
+    assert data["metrics"]["test_accuracy"] >= 0.95, data["metrics"]
+
+
+def test_mirrored_strategy_over_two_cpu_devices(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    before = runs(project)
+    env.make(
+        project,
+        "train-distributed",
+        args="tracking=none trainer.epochs=3 paths.models_dir=outputs/mirrored",
+        env={"NPROC": "2", **QUIET},
+    )
+    run_dir = new_run(project, before)
+    log = (run_dir / "logs" / "training.log").read_text()
+    assert "world size 2" in log and "CPU:1" in log
+    data = results(run_dir)
+    assert data["epochs_run"] == 3 and data["config"]["trainer"]["devices"] == 2
+    assert data["metrics"]["test_accuracy"] > 0.8
+
+
+def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
+    env: Env, trained: dict[str, Any]
+) -> None:
+    project = trained["project"]
+    overrides = [
+        "tracking=none",
+        "trainer.epochs=6",
+        "trainer.early_stopping.patience=100",
+        "paths.models_dir=outputs/resume",
+    ]
+    command = ["python", "-m", f"{PACKAGE}.main", *overrides]
+    before = runs(project)
+    env.run([*command, "name=full"], cwd=project, env=QUIET)
+    full = results(new_run(project, before))
+
+    before = runs(project)
+    proc = subprocess.Popen(
+        [*command, "name=killed"],
+        cwd=project,
+        env=env.environ(project, QUIET),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    killed_dir = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        created = [p for p in runs(project) if p not in before]
+        log = created[0] / "logs" / "training.log" if created else None
+        if log is not None and log.exists() and "epoch 3/6" in log.read_text():
+            killed_dir = created[0]
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=60)
+    assert killed_dir is not None, "the run ended before it could be killed"
+    assert not (killed_dir / "metrics" / "results.json").exists()
+
+    env.run([*command, f"resume={killed_dir}"], cwd=project, env=QUIET)
+    assert new_run(project, before) == killed_dir  # continued in its own folder
+    resumed = results(killed_dir)
+    assert resumed["epochs_run"] == full["epochs_run"] == 6
+    gap = abs(resumed["metrics"]["test_accuracy"] - full["metrics"]["test_accuracy"])
+    assert gap <= 0.005, (resumed["metrics"], full["metrics"])
+    assert "resumed from" in (killed_dir / "logs" / "training.log").read_text()
+
+
+def test_errors_name_the_file_or_key(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    typo = env.make(project, "train", args="trainer.epochz=3", env=QUIET, check=False)
+    assert typo.returncode != 0 and "epochz" in typo.stderr
+    broken = project / "broken.keras"
+    broken.write_bytes(b"\x00not a checkpoint")
+    bad = env.make(project, "evaluate", env={"CHECKPOINT": "broken.keras", **QUIET}, check=False)
+    assert bad.returncode != 0 and "broken.keras is unreadable" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+# -- other answers ---------------------------------------------------------------------------
+def test_yaml_config_with_mlflow(env: Env, tmp_path: Path) -> None:
+    project = render_project(
+        tmp_path, framework="tensorflow", config_system="yaml", tracking="mlflow"
+    )
+    env.make(project, "data", env=QUIET)
+    args = "--set trainer.epochs=2 model=transformer"
+    env.make(project, "train", args=args, env={"MLFLOW_TRACKING_URI": "", **QUIET})
+    (run_dir,) = runs(project)
+    assert run_dir.name.endswith("_transformer")
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), name
+    assert results(run_dir)["config"]["trainer"]["epochs"] == 2
+    metric_files = list((project / "mlruns").rglob("metrics/val_accuracy"))
+    assert metric_files and len(metric_files[0].read_text().splitlines()) == 2
+    artifacts = {p.name for p in (project / "mlruns").rglob("artifacts/*")}
+    assert {"loss_curve.png", "final_model.onnx"} <= artifacts
+
+
+def test_wandb_tracking_works_offline(env: Env, tmp_path: Path) -> None:
+    project = render_project(tmp_path, framework="tensorflow", tracking="wandb")
+    env.make(project, "data", env=QUIET)
+    offline = {"WANDB_MODE": "", "WANDB_API_KEY": "", "WANDB_SILENT": "true", **QUIET}
+    env.make(project, "train", args="trainer.epochs=2", env=offline)
+    (run_dir,) = runs(project)
+    (wandb_run,) = list((run_dir / "wandb").glob("offline-run-*"))
+    assert list(wandb_run.glob("*.wandb"))

@@ -289,3 +289,46 @@ def test_no_jinja_leftovers_in_tooling_files(renders: dict[str, Path]) -> None:
         text = (project / rel).read_text().replace("${{", "")
         for marker in ("{{", "{%", "{#"):
             assert marker not in text, f"{rel} has {marker}"
+
+
+def test_makefile_tooling_targets(renders: dict[str, Path]) -> None:
+    """`make compare` and `make docs` always; `repro` with DVC and `serve` with FastAPI only."""
+
+    def targets(project: Path) -> set[str]:
+        lines = (project / "Makefile").read_text().splitlines()
+        return {line.split(":", 1)[0] for line in lines if line and line[0].isalpha()}
+
+    on, off = targets(renders["on"]), targets(renders["off"])
+    assert {"compare", "docs", "sweep", "repro", "serve"} <= on
+    assert {"compare", "docs", "sweep"} <= off
+    assert not {"repro", "serve"} & off
+    proc = subprocess.run(
+        ["make", "-n", "compare", "docs", "repro", "serve"],
+        cwd=renders["on"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "mkdocs build --strict" in proc.stdout and "dvc repro" in proc.stdout
+
+
+README_TOOL_LINES = {
+    "docker": "**Docker**",
+    "ci": "**CI**",
+    "pre_commit": "**pre-commit**",
+    "dvc": "**DVC**",
+    "notebooks": "**Notebooks**",
+    "serving": "**Serving**",
+    "cluster": "**SLURM**",
+}
+
+
+@pytest.mark.parametrize("option", sorted(README_TOOL_LINES))
+def test_readme_tools_section_follows_answers(renders: dict[str, Path], option: str) -> None:
+    """The README's Tools list names a tool exactly when it is switched on."""
+    line = README_TOOL_LINES[option]
+    assert line in (renders["on"] / "README.md").read_text()
+    assert line not in (renders["off"] / "README.md").read_text()
+    for readme in (renders["on"] / "README.md", renders["off"] / "README.md"):
+        assert "**Benchmarking**" in readme.read_text()

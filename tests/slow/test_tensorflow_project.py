@@ -144,7 +144,8 @@ raw = images.astype(np.float32)
 stats = json.load(open("data/processed/stats.json"))
 model = keras.saving.load_model("models/final_model.keras", compile=False)
 keras_logits = model((raw - stats["mean"]) / stats["std"]).numpy()
-saved_logits = tf.saved_model.load("models/final_model_savedmodel").serve(tf.constant(raw)).numpy()
+saved = tf.saved_model.load("models/final_model_savedmodel")  # keep it: it owns the variables
+saved_logits = saved.serve(tf.constant(raw)).numpy()
 onnx_probs = Predictor().predict_proba(raw)
 np.testing.assert_allclose(saved_logits, keras_logits, rtol=1e-4, atol=1e-4)
 np.testing.assert_allclose(onnx_probs, tf.nn.softmax(keras_logits).numpy(), atol=1e-5)
@@ -262,7 +263,7 @@ def test_yaml_config_with_mlflow(env: Env, tmp_path: Path) -> None:
 def test_wandb_tracking_works_offline(env: Env, tmp_path: Path) -> None:
     project = render_project(tmp_path, framework="tensorflow", tracking="wandb")
     env.make(project, "data", env=QUIET)
-    offline = {"WANDB_MODE": "", "WANDB_API_KEY": "", "WANDB_SILENT": "true", **QUIET}
+    offline = {"WANDB_MODE": "offline", "WANDB_API_KEY": "", "WANDB_SILENT": "true", **QUIET}
     env.make(project, "train", args="trainer.epochs=2", env=offline)
     (run_dir,) = runs(project)
     (wandb_run,) = list((run_dir / "wandb").glob("offline-run-*"))

@@ -31,11 +31,11 @@ class EpochSeed(L.Callback):
 class History(L.Callback):
     """Per-epoch metrics and the run's wall time, logged and kept in every checkpoint."""
 
-    def __init__(self, monitor: str = "val_loss") -> None:
+    def __init__(self, monitor: str = "val_loss", session_start: float | None = None) -> None:
         self.monitor = monitor
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
         self.earlier_s = 0.0  # wall time of earlier sessions of this run (resume)
-        self._session_start = time.perf_counter()
+        self._session_start = time.perf_counter() if session_start is None else session_start
         self._epoch_start = self._session_start
 
     @property
@@ -52,9 +52,6 @@ class History(L.Callback):
 
     def elapsed_s(self) -> float:
         return self.earlier_s + time.perf_counter() - self._session_start
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._session_start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = time.perf_counter()
@@ -87,4 +84,3 @@ class History(L.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = {key: list(values) for key, values in state_dict["history"].items()}
         self.earlier_s = state_dict["elapsed_s"]
-        self._session_start = time.perf_counter()

@@ -26,6 +26,8 @@ import onnxruntime as ort
 import torch
 import yaml
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import Logger
+from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
@@ -168,13 +170,14 @@ def build_trainer(
     *,
     seed: int,
     dist: DistInfo,
-    logger: L.pytorch.loggers.Logger | None,
+    logger: Logger | None,
+    session_start: float | None = None,
     **overrides: Any,
 ) -> tuple[L.Trainer, History, ModelCheckpoint]:
     """The Trainer with this project's callbacks; ``overrides`` reach L.Trainer (tests use them)."""
     stopping = trainer_cfg.early_stopping
     mode = "min" if stopping.monitor.endswith("loss") else "max"
-    history = History(monitor=stopping.monitor)
+    history = History(monitor=stopping.monitor, session_start=session_start)
     best = ModelCheckpoint(
         dirpath=run.checkpoints_dir,
         filename="best_model",
@@ -209,28 +212,25 @@ def build_trainer(
     strategy: Any = "auto"
     if dist.enabled:
         backend = resolve_backend(trainer_cfg.distributed_backend, accelerator)
-        strategy = L.pytorch.strategies.DDPStrategy(process_group_backend=backend)
-    trainer = L.Trainer(
-        **{
-            "accelerator": accelerator,
-            "devices": dist.local_world_size,  # 1, or one per process torchrun started
-            "num_nodes": dist.num_nodes,
-            "strategy": strategy,
-            "precision": "bf16-mixed" if use_amp else "32-true",
-            "max_epochs": trainer_cfg.epochs,
-            "gradient_clip_val": trainer_cfg.grad_clip,
-            "deterministic": True,
-            "callbacks": callbacks,
-            "logger": logger if logger is not None else False,
-            "default_root_dir": run.root,
-            "enable_progress_bar": False,  # the History callback logs one line per epoch
-            "enable_model_summary": False,
-            "num_sanity_val_steps": 0,
-            "log_every_n_steps": 1,  # only per-epoch values are logged
-            **overrides,
-        }
-    )
-    return trainer, history, best
+        strategy = DDPStrategy(process_group_backend=backend)
+    options: dict[str, Any] = {
+        "accelerator": accelerator,
+        "devices": dist.local_world_size,  # 1, or one per process torchrun started
+        "num_nodes": dist.num_nodes,
+        "strategy": strategy,
+        "precision": "bf16-mixed" if use_amp else "32-true",
+        "max_epochs": trainer_cfg.epochs,
+        "gradient_clip_val": trainer_cfg.grad_clip,
+        "deterministic": True,
+        "callbacks": callbacks,
+        "logger": logger if logger is not None else False,
+        "default_root_dir": run.root,
+        "enable_progress_bar": False,  # the History callback logs one line per epoch
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+        "log_every_n_steps": 1,  # only per-epoch values are logged
+    }
+    return L.Trainer(**(options | overrides)), history, best
 
 
 def train(
@@ -316,9 +316,15 @@ def _train(
     )
     logger = create_logger(cfg["tracking"], run.root, run.name)
     if logger is not None:
-        logger.log_hyperparams(cfg)
+        logger.log_hyperparams(flatten(cfg))
     trainer, history, best = build_trainer(
-        trainer_cfg, run, seed=cfg["seed"], dist=dist, logger=logger, **trainer_overrides
+        trainer_cfg,
+        run,
+        seed=cfg["seed"],
+        dist=dist,
+        logger=logger,
+        session_start=started,
+        **trainer_overrides,
     )
     log.info(
         "strategy %s on %d %s device(s) per node, %d node(s), precision %s",
@@ -431,6 +437,17 @@ def _write_outputs(
         "final model: %s, %s (onnxruntime agrees: max |diff| %.1e)", final, onnx_path, difference
     )
     return [*plots, final, onnx_path]
+
+
+def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"trainer": {"epochs": 3}} -> {"trainer.epochs": 3}: the names trackers show."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _route_lightning_logs() -> None:

@@ -30,22 +30,26 @@ class DigitsDataset(Dataset):
 def make_loaders(
     cfg: DataConfig, processed_dir: Path, device: torch.device, dist: DistInfo, seed: int
 ) -> dict[str, DataLoader]:
-    """One loader per split. Training batches are shuffled: by a DistributedSampler under torchrun
-    (each rank gets its share), else by a generator the trainer reseeds every epoch.
-    Validation and test sets are small: every rank scores all of them."""
+    """One loader per split.
+
+    Training batches are shuffled by a DistributedSampler, in a single process too: each rank
+    gets its share, and the order depends only on the seed and the epoch (`set_epoch`), so a
+    resumed run sees exactly the batches an uninterrupted one would. Validation and test sets
+    are small: every rank scores all of them.
+    """
     loaders = {}
     for split in SPLITS:
         dataset = DigitsDataset(processed_dir / f"{split}.npz", cfg)
-        train = split == "train"
-        sampler = DistributedSampler(dataset, seed=seed) if (train and dist.enabled) else None
+        sampler = None
+        if split == "train":
+            sampler = DistributedSampler(
+                dataset, num_replicas=dist.world_size, rank=dist.rank, shuffle=True, seed=seed
+            )
         loaders[split] = DataLoader(
             dataset,
             batch_size=cfg.batch_size,
-            shuffle=train and sampler is None,
             sampler=sampler,
-            generator=torch.Generator().manual_seed(seed) if train else None,
             num_workers=cfg.num_workers,
-            persistent_workers=cfg.num_workers > 0,
-            pin_memory=device.type == "cuda",
+            pin_memory=device.type == "cuda",  # page-locked memory: faster, async host->GPU copies
         )
     return loaders

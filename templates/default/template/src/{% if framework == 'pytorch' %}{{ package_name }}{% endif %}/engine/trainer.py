@@ -20,7 +20,7 @@ import torch
 import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from ..data.dataset import make_loaders
 from ..data.processing import DataConfig, DataError, load_stats
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 LOSSES = {"cross_entropy": nn.CrossEntropyLoss}
+SCHEDULES = ("cosine", "constant")
 
 
 @dataclass
@@ -83,7 +84,7 @@ class EarlyStoppingConfig:
 class TrainerConfig:
     """configs/trainer/*.yaml; every field is documented there."""
 
-    epochs: int = 20
+    epochs: int = 15
     device: str = "auto"
     mixed_precision: bool = True
     distributed_backend: str = "auto"
@@ -120,7 +121,6 @@ class Trainer:
         device: torch.device,
         dist: DistInfo,
         tracker: Tracker,
-        seed: int,
         config: dict[str, Any],
     ) -> None:
         if cfg.optimizer.name not in OPTIMIZERS:
@@ -129,16 +129,15 @@ class Trainer:
             )
         if cfg.loss.name not in LOSSES:
             raise ConfigError(f"trainer.loss.name={cfg.loss.name!r}: use one of {sorted(LOSSES)}")
+        if cfg.scheduler.name not in SCHEDULES:
+            raise ConfigError(
+                f"trainer.scheduler.name={cfg.scheduler.name!r}: use one of {SCHEDULES}"
+            )
         if cfg.early_stopping.monitor not in ("val_loss", "val_accuracy"):
             raise ConfigError("trainer.early_stopping.monitor must be val_loss or val_accuracy")
         self.cfg, self.loaders, self.run = cfg, loaders, run
-        self.device, self.dist, self.tracker, self.seed, self.config = (
-            device,
-            dist,
-            tracker,
-            seed,
-            config,
-        )
+        self.device, self.dist, self.tracker = device, dist, tracker
+        self.config = config  # the resolved configuration, saved in every checkpoint
         self.raw_model = model.to(device)  # the plain module: what checkpoints store
         self.model: nn.Module = (
             DistributedDataParallel(
@@ -187,10 +186,7 @@ class Trainer:
 
     def _run_epoch(self, epoch: int) -> float:
         loader = self.loaders["train"]
-        if isinstance(loader.sampler, DistributedSampler):
-            loader.sampler.set_epoch(epoch)  # a new shuffle per epoch, the same on every rank
-        else:
-            loader.generator.manual_seed(self.seed + epoch)  # data order depends on the epoch only
+        loader.sampler.set_epoch(epoch)  # a new order per epoch: a function of (seed, epoch) only
         self.model.train()
         total, count = 0.0, 0
         for index, (images, labels) in enumerate(loader):
@@ -379,7 +375,6 @@ def _train(
         device=device,
         dist=dist,
         tracker=tracker,
-        seed=cfg["seed"],
         config=cfg,
     )
     start_epoch = 1

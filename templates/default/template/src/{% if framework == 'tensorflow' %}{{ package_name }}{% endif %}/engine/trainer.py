@@ -29,7 +29,13 @@ import yaml
 from ..data.dataset import make_datasets, steps_per_epoch
 from ..data.processing import DataConfig, load_stats
 from ..models import BaseModel, build_model
-from ..utils.common import configure_devices, is_chief, make_strategy, seed_everything
+from ..utils.common import (
+    configure_devices,
+    is_chief,
+    make_strategy,
+    route_tensorflow_logs,
+    seed_everything,
+)
 from ..utils.config import ConfigError, from_dict
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
@@ -297,6 +303,7 @@ def _train(
     state: dict[str, Any] | None,
     started: float,
 ) -> dict[str, float]:
+    route_tensorflow_logs()
     devices = configure_devices(trainer_cfg.device, trainer_cfg.devices)
     strategy = make_strategy(devices, trainer_cfg.distributed_backend)
     replicas = strategy.num_replicas_in_sync

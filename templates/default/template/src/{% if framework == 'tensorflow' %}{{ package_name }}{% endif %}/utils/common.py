@@ -18,6 +18,14 @@ import tensorflow as tf
 log = logging.getLogger(__name__)
 
 
+def route_tensorflow_logs() -> None:
+    """Send TensorFlow's Python log records through the one logging setup (no second handler)."""
+    tf_logger = logging.getLogger("tensorflow")
+    for handler in list(tf_logger.handlers):
+        tf_logger.removeHandler(handler)
+    tf_logger.propagate = True
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     """Seed Python's random, NumPy and TensorFlow; make TensorFlow's ops deterministic."""
     keras.utils.set_random_seed(seed)

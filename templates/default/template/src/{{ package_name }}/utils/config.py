@@ -9,11 +9,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -35,7 +33,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def from_dict(cls: type[T], data: dict[str, Any], section: str) -> T:
+def from_dict(cls: type, data: dict[str, Any], section: str) -> Any:
     """Build the dataclass ``cls`` from ``data``; nested dataclass fields are built recursively.
 
     An unknown key raises ConfigError naming it (``trainer.epochz``) and the keys that exist.

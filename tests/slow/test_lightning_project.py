@@ -1,0 +1,287 @@
+"""The Lightning project really works: its tests, data, training, DDP, resume, export, trackers.
+
+One default project (framework=lightning) is rendered and trained once per module (`trained`);
+most tests read or extend it. Everything runs in the shared lightning environment
+(`project_env`, tests/slow/conftest.py) through the project's own Makefile, with PYTHON pointed
+at that environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import render_project
+from tests.slow.conftest import Env
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "demo_project"
+RESULT_KEYS = [
+    "run_name",
+    "framework",
+    "model",
+    "seed",
+    "epochs_run",
+    "best_epoch",
+    "duration_s",
+    "metrics",
+    "config",
+]
+METRIC_KEYS = {"train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
+RUN_FILES = (
+    "logs/training.log",
+    "metrics/results.json",
+    "plots/loss_curve.png",
+    "plots/confusion_matrix.png",
+    "checkpoints/best_model.ckpt",
+    "checkpoints/last.ckpt",
+)
+FAST = "trainer.epochs=2 tracking=none"  # where accuracy is not the point
+
+
+@pytest.fixture(scope="module")
+def env(project_env: Callable[..., Env]) -> Env:
+    return project_env("lightning")
+
+
+@pytest.fixture(scope="module")
+def trained(env: Env, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The default Lightning project after `make data train evaluate predict`."""
+    project = render_project(tmp_path_factory.mktemp("lightning"), framework="lightning")
+    env.make(project, "data")
+    started = time.perf_counter()
+    env.make(project, "train")
+    train_wall_s = time.perf_counter() - started
+    evaluate = env.make(project, "evaluate")
+    predict = env.make(project, "predict")
+    (run_dir,) = runs(project)
+    return {
+        "project": project,
+        "run": run_dir,
+        "train_wall_s": train_wall_s,
+        "evaluate": evaluate.stdout,
+        "predict": predict.stdout + predict.stderr,
+    }
+
+
+def runs(project: Path) -> list[Path]:
+    experiments = project / "outputs" / "experiments"
+    return sorted(p for p in experiments.iterdir() if p.is_dir()) if experiments.exists() else []
+
+
+def results(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "metrics" / "results.json").read_text())
+
+
+def new_run(project: Path, before: list[Path]) -> Path:
+    (created,) = [p for p in runs(project) if p not in before]
+    return created
+
+
+# -- the default project ---------------------------------------------------------------------
+def test_generated_tests_pass(env: Env, trained: dict[str, Any]) -> None:
+    started = time.perf_counter()
+    proc = env.run(
+        ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=trained["project"]
+    )
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
+    print(f"project tests: {time.perf_counter() - started:.1f}s wall")
+
+
+def test_lint_is_clean(env: Env, trained: dict[str, Any]) -> None:
+    env.make(trained["project"], "lint")
+
+
+def test_make_train_fills_the_run_folder(trained: dict[str, Any]) -> None:
+    run_dir = trained["run"]
+    assert run_dir.name.endswith("_cnn")
+    time.strptime(run_dir.name[:19], "%Y-%m-%d_%H-%M-%S")
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*")), "tensorboard events"
+    data = results(run_dir)
+    assert list(data) == RESULT_KEYS
+    assert set(data["metrics"]) == METRIC_KEYS
+    assert data["framework"] == "lightning" and data["model"] == "cnn" and data["seed"] == 42
+    assert data["metrics"]["test_accuracy"] >= 0.97, data["metrics"]
+    assert data["config"]["trainer"]["epochs"] >= data["epochs_run"] >= data["best_epoch"] >= 1
+    log = (run_dir / "logs" / "training.log").read_text()
+    assert "world size 1" in log and "configuration:" in log and "finished in" in log
+    assert "epoch 1/" in log and "GPU available" in log  # Lightning's own messages land here too
+    print(f"make train: {trained['train_wall_s']:.1f}s wall, {data['duration_s']:.1f}s in train()")
+    models = trained["project"] / "models"
+    assert (models / "final_model.pth").is_file() and (models / "final_model.onnx").is_file()
+
+
+def test_evaluate_and_predict(trained: dict[str, Any]) -> None:
+    scores = json.loads(trained["evaluate"].strip().splitlines()[-1])
+    expected = results(trained["run"])["metrics"]["test_accuracy"]
+    assert scores["accuracy"] == pytest.approx(expected, abs=1e-6)
+    predictions = (trained["project"] / "outputs" / "predictions.csv").read_text().splitlines()
+    assert predictions[0] == "index,prediction,confidence,label"
+    assert len(predictions) == 271  # the raw test split, plus the header
+    assert "accuracy against the file's labels" in trained["predict"]
+
+
+def test_onnx_model_agrees_with_the_lightning_module(env: Env, trained: dict[str, Any]) -> None:
+    """The predictor's ONNX graph gives the best checkpoint's LightningModule outputs."""
+    best = trained["run"] / "checkpoints" / "best_model.ckpt"
+    script = f"""
+import json, numpy as np, torch
+from pathlib import Path
+from {PACKAGE}.data.processing import load_npz
+from {PACKAGE}.engine.evaluator import load_checkpoint, model_from_checkpoint
+from {PACKAGE}.engine.predictor import Predictor
+from {PACKAGE}.engine.trainer import TrainerConfig, build_module
+from {PACKAGE}.data.processing import DataConfig
+checkpoint = load_checkpoint(Path({str(best)!r}))
+cfg = checkpoint["config"]
+module = build_module(cfg, TrainerConfig(), DataConfig(**cfg["data"]))
+module.load_state_dict(checkpoint["state_dict"])
+images, _ = load_npz(Path("data/interim/test.npz"))
+stats = json.load(open("data/processed/stats.json"))
+with torch.no_grad():
+    logits = module.eval()((torch.from_numpy(images).float() - stats["mean"]) / stats["std"])
+lightning_probs = torch.softmax(logits, dim=1).numpy()
+onnx_probs = Predictor().predict_proba(images)
+np.testing.assert_allclose(onnx_probs, lightning_probs, atol=1e-5)
+assert Predictor().metadata["framework"] == "lightning"
+print("agree", len(images))
+"""
+    proc = env.run(["python", "-c", script], cwd=trained["project"])
+    assert "agree 270" in proc.stdout
+
+
+def test_transformer_reaches_095(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    before = runs(project)
+    env.make(project, "train", args="model=transformer paths.models_dir=outputs/transformer")
+    data = results(new_run(project, before))
+    assert data["model"] == "transformer"
+    assert data["metrics"]["test_accuracy"] >= 0.95, data["metrics"]
+
+
+def test_two_process_ddp_run(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    before = runs(project)
+    env.make(
+        project,
+        "train-distributed",
+        args=f"{FAST} trainer.epochs=3 paths.models_dir=outputs/ddp",
+        env={"NPROC": "2"},
+    )
+    run_dir = new_run(project, before)  # rank 0 alone made a folder
+    log = (run_dir / "logs" / "training.log").read_text()
+    assert "world size 2" in log and "strategy DDPStrategy" in log
+    assert log.count("epoch 3/") == 1  # rank 1 does not log
+    data = results(run_dir)
+    assert data["epochs_run"] == 3 and data["config"]["trainer"]["epochs"] == 3
+    assert data["metrics"]["test_accuracy"] > 0.8
+
+
+def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
+    env: Env, trained: dict[str, Any]
+) -> None:
+    project = trained["project"]
+    overrides = [
+        "tracking=none",
+        "trainer.epochs=5",
+        "trainer.early_stopping.patience=100",
+        "paths.models_dir=outputs/resume",
+    ]
+    command = ["python", "-m", f"{PACKAGE}.main", *overrides]
+    before = runs(project)
+    env.run([*command, "name=full"], cwd=project)
+    full = results(new_run(project, before))
+
+    before = runs(project)
+    proc = subprocess.Popen(
+        [*command, "name=killed"],
+        cwd=project,
+        env=env.environ(project),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    killed_dir = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        created = [p for p in runs(project) if p not in before]
+        log = created[0] / "logs" / "training.log" if created else None
+        if log is not None and log.exists() and "epoch 3/5" in log.read_text():
+            killed_dir = created[0]
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=60)
+    assert killed_dir is not None, "the run ended before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed_dir / "metrics" / "results.json").exists()
+
+    env.run([*command, f"resume={killed_dir}"], cwd=project)
+    assert new_run(project, before) == killed_dir  # continued in its own folder
+    resumed = results(killed_dir)
+    assert resumed["metrics"] == full["metrics"]
+    for key in ("epochs_run", "best_epoch"):
+        assert resumed[key] == full[key], key
+    assert "resumed from" in (killed_dir / "logs" / "training.log").read_text()
+
+
+def test_errors_name_the_file_or_key(env: Env, trained: dict[str, Any]) -> None:
+    project = trained["project"]
+    typo = env.make(project, "train", args="trainer.epochz=3", check=False)
+    assert typo.returncode != 0 and "epochz" in typo.stderr
+    broken = project / "broken.ckpt"
+    broken.write_bytes(b"\x00not a checkpoint")
+    unreadable = env.make(project, "train", args="resume=broken.ckpt", check=False)
+    assert unreadable.returncode != 0
+    assert "checkpoint broken.ckpt is unreadable" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
+
+
+# -- other answers ---------------------------------------------------------------------------
+def test_yaml_config_system_with_mlflow(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = render_project(
+        tmp_path, framework="lightning", config_system="yaml", tracking="mlflow"
+    )
+    assert "hydra" not in (project / "pyproject.toml").read_text()
+    env.make(project, "data")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the local store, by default
+    env.make(project, "train", args="--set trainer.epochs=2 model=transformer")
+    (run_dir,) = runs(project)
+    assert run_dir.name.endswith("_transformer")
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), name
+    data = results(run_dir)
+    assert data["config"]["trainer"]["epochs"] == 2 and data["framework"] == "lightning"
+    metric_files = list((project / "mlruns").rglob("metrics/val_accuracy"))
+    assert metric_files, "per-epoch metrics in the local store"
+    assert len(metric_files[0].read_text().splitlines()) >= 2  # per epoch, then the best model
+    artifacts = {p.name for p in (project / "mlruns").rglob("artifacts/*")}
+    assert {"loss_curve.png", "final_model.onnx"} <= artifacts
+    assert list((project / "mlruns").rglob("params/trainer.epochs"))
+
+
+def test_wandb_tracking_works_offline(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)  # offline because the project says so
+    project = render_project(tmp_path, framework="lightning", tracking="wandb")
+    env.make(project, "data")
+    env.make(project, "train", args="trainer.epochs=2", env={"WANDB_SILENT": "true"})
+    (run_dir,) = runs(project)
+    (wandb_run,) = list((run_dir / "wandb").glob("offline-run-*"))
+    assert list(wandb_run.glob("*.wandb"))
+    assert (run_dir / "metrics" / "results.json").is_file()

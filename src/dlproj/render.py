@@ -143,8 +143,13 @@ def render_project(request: NewProject, step: Step | None = None) -> RenderResul
     request = replace(request, data=data)
     _prevalidate(source, data, request.defaults)
 
-    request.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{request.name}.dlproj-", dir=request.parent))
+    try:
+        request.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{request.name}.dlproj-", dir=request.parent))
+    except OSError as err:
+        raise UsageError(
+            f"Cannot write into {request.parent} ({err.strerror}): choose another --dst."
+        ) from err
     try:
         staged = staging / request.name
         announce("Rendering the project")

@@ -103,3 +103,13 @@ def test_update_and_check_outside_a_project_exit_5(command: str, tmp_path: Path)
     code, _, err = invoke(command, str(tmp_path))
     assert code == 5
     assert "no .copier-answers.yml" in err
+
+
+def test_destination_under_a_file_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    before = snapshot(tmp_path)
+    code, _, err = invoke("new", "demo", "--defaults", "-o", str(blocker / "sub"))
+    assert code == 2, err
+    assert "choose another --dst" in " ".join(err.split())
+    assert snapshot(tmp_path) == before

@@ -275,6 +275,16 @@ def test_submitit_launcher_config(renders: dict[str, Path]) -> None:
     assert "submitit_slurm" in str(config.get("defaults"))
 
 
+@pytest.mark.parametrize("framework", ["lightning", "tensorflow", "jax"])
+def test_slurm_without_torchrun_framework(tmp_path: Path, framework: str) -> None:
+    """Other frameworks get the submitit launcher but not the torchrun sbatch (nor its folder)."""
+    project = render_project(tmp_path, framework=framework, cluster="slurm")
+    assert (project / "configs" / "hydra" / "launcher" / "slurm.yaml").is_file()
+    assert not (project / "scripts" / "slurm").exists()
+    for rel in ("README.md", "docs/experiments.md", "configs/hydra/launcher/slurm.yaml"):
+        assert "train.sbatch" not in (project / rel).read_text(), rel
+
+
 def test_yaml_config_system_has_no_cluster(renders: dict[str, Path]) -> None:
     """cluster is not asked without Hydra: no launcher config, no sbatch script."""
     assert not (renders["yaml"] / "configs" / "hydra").exists()
@@ -332,3 +342,30 @@ def test_readme_tools_section_follows_answers(renders: dict[str, Path], option: 
     assert line not in (renders["off"] / "README.md").read_text()
     for readme in (renders["on"] / "README.md", renders["off"] / "README.md"):
         assert "**Benchmarking**" in readme.read_text()
+
+
+@pytest.mark.parametrize(
+    ("framework", "env_manager"),
+    [("pytorch", "uv"), ("lightning", "pip"), ("tensorflow", "conda"), ("jax", "poetry")],
+)
+def test_pre_commit_fixers_would_change_nothing(
+    tmp_path: Path, framework: str, env_manager: str
+) -> None:
+    """What the whitespace, end-of-file and large-file hooks check holds for every framework.
+
+    The slow test runs pre-commit itself on one variant; this keeps the others honest cheaply.
+    """
+    project = render_project(tmp_path, framework=framework, env_manager=env_manager)
+    for path in project.rglob("*"):
+        if not path.is_file() or ".git" in path.parts:
+            continue
+        rel = path.relative_to(project).as_posix()
+        data = path.read_bytes()
+        assert len(data) < 500 * 1024, f"{rel} is over the 500 kB guard"
+        if not data or b"\0" in data:
+            continue
+        text = data.decode("utf-8")
+        assert "\r" not in text, f"{rel} has CR line endings"
+        assert text.endswith("\n") and not text.endswith("\n\n"), f"{rel}: end of file"
+        for number, line in enumerate(text.split("\n"), 1):
+            assert line == line.rstrip(" \t"), f"{rel}:{number} has trailing whitespace"

@@ -242,11 +242,14 @@ def test_yaml_config_with_mlflow(env: Env, tmp_path: Path) -> None:
     assert typo.returncode != 0 and "unknown config key trainer.epochz" in typo.stderr
 
 
-def test_wandb_tracking_works_offline(env: Env, tmp_path: Path) -> None:
+def test_wandb_tracking_works_offline(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("WANDB_MODE", "WANDB_API_KEY"):  # offline because the config says so
+        monkeypatch.delenv(name, raising=False)
     project = render_project(tmp_path, framework="jax", tracking="wandb")
     env.make(project, "data")
-    offline = {"WANDB_MODE": "", "WANDB_API_KEY": "", "WANDB_SILENT": "true"}
-    env.make(project, "train", args="trainer.epochs=2", env=offline)
+    env.make(project, "train", args="trainer.epochs=2", env={"WANDB_SILENT": "true"})
     (run_dir,) = runs(project)
     (wandb_run,) = list((run_dir / "wandb").glob("offline-run-*"))
     assert list(wandb_run.glob("*.wandb"))

@@ -189,7 +189,7 @@ def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
     project = trained["project"]
     overrides = [
         "tracking=none",
-        "trainer.epochs=6",
+        "trainer.epochs=4",
         "trainer.early_stopping.patience=100",
         "paths.models_dir=outputs/resume",
     ]
@@ -212,7 +212,7 @@ def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
     while time.monotonic() < deadline and proc.poll() is None:
         created = [p for p in runs(project) if p not in before]
         log = created[0] / "logs" / "training.log" if created else None
-        if log is not None and log.exists() and "epoch 3/6" in log.read_text():
+        if log is not None and log.exists() and "epoch 2/4" in log.read_text():
             killed_dir = created[0]
             os.killpg(proc.pid, signal.SIGKILL)
             break
@@ -224,21 +224,10 @@ def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
     env.run([*command, f"resume={killed_dir}"], cwd=project, env=QUIET)
     assert new_run(project, before) == killed_dir  # continued in its own folder
     resumed = results(killed_dir)
-    assert resumed["epochs_run"] == full["epochs_run"] == 6
+    assert resumed["epochs_run"] == full["epochs_run"] == 4
     gap = abs(resumed["metrics"]["test_accuracy"] - full["metrics"]["test_accuracy"])
     assert gap <= 0.005, (resumed["metrics"], full["metrics"])
     assert "resumed from" in (killed_dir / "logs" / "training.log").read_text()
-
-
-def test_errors_name_the_file_or_key(env: Env, trained: dict[str, Any]) -> None:
-    project = trained["project"]
-    typo = env.make(project, "train", args="trainer.epochz=3", env=QUIET, check=False)
-    assert typo.returncode != 0 and "epochz" in typo.stderr
-    broken = project / "broken.keras"
-    broken.write_bytes(b"\x00not a checkpoint")
-    bad = env.make(project, "evaluate", env={"CHECKPOINT": "broken.keras", **QUIET}, check=False)
-    assert bad.returncode != 0 and "broken.keras is unreadable" in bad.stderr
-    assert "Traceback" not in bad.stderr
 
 
 # -- other answers ---------------------------------------------------------------------------
@@ -247,10 +236,10 @@ def test_yaml_config_with_mlflow(env: Env, tmp_path: Path) -> None:
         tmp_path, framework="tensorflow", config_system="yaml", tracking="mlflow"
     )
     env.make(project, "data", env=QUIET)
-    args = "--set trainer.epochs=2 model=transformer"
+    args = "--set trainer.epochs=2 name=yaml_run"
     env.make(project, "train", args=args, env={"MLFLOW_TRACKING_URI": "", **QUIET})
     (run_dir,) = runs(project)
-    assert run_dir.name.endswith("_transformer")
+    assert run_dir.name.endswith("_yaml_run")
     for name in RUN_FILES:
         assert (run_dir / name).is_file(), name
     assert results(run_dir)["config"]["trainer"]["epochs"] == 2

@@ -3,9 +3,10 @@
 train(cfg) -> metrics is what main.py and the tests call. One run = one folder (utils/run_dir.py):
 ModelCheckpoint keeps checkpoints/best_model.keras, EarlyStopping watches validation, CSVLogger
 writes logs/history.csv, EpochLogger sends each epoch to the log and the tracker, and every
-`checkpoint_every` epochs RunState writes checkpoints/last.keras (model + optimizer state) and
-last.json (epoch, history, early stopping). `resume=<run folder>` (or `resume=latest`) continues
-that run in its folder; the data order is keyed by epoch, so it ends as if never stopped (CPU).
+`checkpoint_every` epochs RunState writes checkpoints/last.keras: model and optimizer state, plus
+the run's state (epoch, history, early stopping, RNG) as run_state.json in the same archive.
+`resume=<run folder>` (or `resume=latest`) continues that run in its folder; the data order is
+keyed by epoch and the dropout RNG is restored, so it ends as an uninterrupted run would (CPU).
 
 With trainer.devices > 1 (`make train-distributed`), tf.distribute.MirroredStrategy trains one
 replica per device in this one process: GPUs, or logical CPU devices on a machine without them.
@@ -18,6 +19,7 @@ import json
 import logging
 import shutil
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ from .evaluator import CheckpointError, EvalResult, evaluate, load_checkpoint
 log = logging.getLogger(__name__)
 
 SUFFIX = ".keras"
+STATE_FILE = "run_state.json"  # inside last.keras: epoch, history, early stopping, RNG states
 OPTIMIZERS = {
     "adamw": keras.optimizers.AdamW,
     "adam": keras.optimizers.Adam,
@@ -218,7 +221,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 class RunState(keras.callbacks.Callback):
-    """Every N epochs (and at the end) write last.keras and last.json: all a resume needs."""
+    """Every N epochs (and at the end) write last.keras: all a resume needs, in one file."""
 
     def __init__(
         self,
@@ -243,8 +246,7 @@ class RunState(keras.callbacks.Callback):
     def save(self, epoch: int) -> None:
         path = self.run.last_checkpoint
         partial = path.with_name(f"partial{SUFFIX}")
-        self.model.save(partial)  # architecture, weights, optimizer state, RNG states
-        partial.replace(path)  # never a half-written last.keras
+        self.model.save(partial)  # architecture, weights, optimizer state
         state = {
             "epoch": epoch,
             "history": self.logger.history,
@@ -253,7 +255,9 @@ class RunState(keras.callbacks.Callback):
             "elapsed_s": self.elapsed_s + time.perf_counter() - self._started,
             "config": self.config,
         }
-        path.with_suffix(".json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+        with zipfile.ZipFile(partial, "a") as archive:  # a .keras file is a zip archive
+            archive.writestr(STATE_FILE, json.dumps(state, indent=2))
+        partial.replace(path)  # atomic: never a half-written or inconsistent last.keras
 
 
 # -- train(cfg) -----------------------------------------------------------------------------------
@@ -279,16 +283,19 @@ def train(cfg: dict[str, Any], hydra_run_dir: Path | None = None) -> dict[str, f
 def _prepare_run(
     cfg: dict[str, Any], hydra_run_dir: Path | None
 ) -> tuple[RunPaths, dict[str, Any] | None]:
-    """A new run folder, or the folder and saved state (last.json) of the run to resume."""
+    """A new run folder, or the folder and saved state (in last.keras) of the run to resume."""
     experiments_dir = Path(cfg["paths"]["experiments_dir"])
     if cfg.get("resume"):
         checkpoint = find_checkpoint(str(cfg["resume"]), experiments_dir, SUFFIX)
         run = RunPaths(run_dir_of(checkpoint), SUFFIX)
-        state_file = checkpoint.with_suffix(".json")
         try:
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise CheckpointError(f"cannot read the run state {state_file}: {err}") from err
+            with zipfile.ZipFile(checkpoint) as archive:
+                state = json.loads(archive.read(STATE_FILE))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+            raise CheckpointError(
+                f"checkpoint {checkpoint} is unreadable or has no run state ({err}): "
+                "resume from a checkpoints/last.keras"
+            ) from err
         discard_if_unused(hydra_run_dir, keep=run.root)
         return run.create(), {**state, "checkpoint": str(checkpoint)}
     name = cfg.get("name") or cfg["model"]["name"]

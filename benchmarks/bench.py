@@ -137,7 +137,7 @@ def machine() -> dict[str, Any]:
         models = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
         cpu = models[0].split(":", 1)[1].strip() if models else cpu
     versions: dict[str, str | None] = {}
-    for dist in ("dlproj", "copier", "typer", "cookiecutter", "cookiecutter-data-science"):
+    for dist in ("dlproj", "copier", "typer"):
         try:
             versions[dist] = version(dist)
         except PackageNotFoundError:
@@ -255,6 +255,7 @@ def case_help(bench: Bench, report: Report) -> None:
         found = tool(name)
         if found:
             commands[f"{name} --help"] = [found, "--help"]
+            report.machine.setdefault("tools", {})[name] = found
         else:
             report.notes.append(
                 f"{name} is not installed: its --help baseline was skipped "
@@ -558,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         bench = Bench(root, repeat=args.repeat, jobs=args.jobs, dlproj=args.dlproj)
+        report.machine["tools"] = {"dlproj": bench.dlproj, "copier": bench.copier}
         for name in dict.fromkeys(args.only or CASES):
             print(f"running {name} ...", file=sys.stderr, flush=True)
             try:

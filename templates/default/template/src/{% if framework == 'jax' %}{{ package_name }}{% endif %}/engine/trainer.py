@@ -34,7 +34,7 @@ from ..data.dataset import (
 )
 from ..data.processing import DataConfig, load_stats
 from ..models import BaseModel, build_model
-from ..utils.common import make_mesh, resolve_devices, seed_everything
+from ..utils.common import enable_compilation_cache, make_mesh, resolve_devices, seed_everything
 from ..utils.config import ConfigError, from_dict
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
@@ -318,6 +318,7 @@ def train(cfg: dict[str, Any], hydra_run_dir: Path | None = None) -> dict[str, f
     """
     started = time.perf_counter()
     from_dict(TrainerConfig, cfg["trainer"], "trainer")  # a misspelt key fails before any I/O
+    enable_compilation_cache()
     run, checkpoint = _prepare_run(cfg, hydra_run_dir)
     setup_logging(run.log_file)
     if checkpoint is not None:

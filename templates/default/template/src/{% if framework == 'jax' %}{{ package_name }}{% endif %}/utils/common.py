@@ -11,13 +11,29 @@ XLA_FLAGS=--xla_gpu_deterministic_ops=true when you need exact repeats there, at
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 PLATFORMS = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu", "tpu": "tpu"}
+
+
+def enable_compilation_cache() -> None:
+    """Keep compiled XLA programs on disk, so later runs and tests skip most compiling.
+
+    JAX compiles every jitted step (and each eager op) once per process; on CPU that is most of
+    a short run's time. The cache lives in JAX_COMPILATION_CACHE_DIR when set, else in
+    ~/.cache/jax; delete the folder at will.
+    """
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return  # JAX reads the variable (and the JAX_PERSISTENT_CACHE_* ones) itself
+    jax.config.update("jax_compilation_cache_dir", str(Path.home() / ".cache" / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def seed_everything(seed: int) -> jax.Array:

@@ -13,7 +13,7 @@ DATA_URL="${DATA_URL:-}"
 DATA_TOKEN="${DATA_TOKEN:-}"
 
 if [[ -z "${DATA_URL}" ]]; then
-  echo "Nothing to download: {{ project_name }} uses scikit-learn's bundled digits (make data)."
+  echo "Nothing to download: this project trains on scikit-learn's bundled digits (make data)."
   echo "Set DATA_URL to fetch a real dataset into ${RAW_DIR}/."
   exit 0
 fi

@@ -7,11 +7,13 @@ matrix drops exactly the combinations the CLI would refuse.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import AnswersError, UsageError
@@ -38,8 +40,14 @@ def _environment() -> SandboxedEnvironment:
 _ENV = _environment()
 
 
+@functools.cache
+def _compiled(text: str) -> Template:
+    # Validators and defaults are few and rendered for every answer set: compile each once.
+    return _ENV.from_string(text)
+
+
 def _render(text: str, context: Mapping[str, Any]) -> str:
-    return _ENV.from_string(text).render(**context).strip()
+    return _compiled(text).render(**context).strip()
 
 
 def parse_data_items(items: Iterable[str]) -> dict[str, str]:

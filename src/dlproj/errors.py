@@ -8,7 +8,8 @@ Each carries the exit code of the command-line tool, so the CLI maps errors to c
     ├── TemplateError         4  source unreachable or invalid
     │   └── TrustError        4  template tasks or migrations need --trust
     ├── UpdateRefusedError    5  dirty tree, not a project, bad answers file, newer template
-    └── ConflictError         6  update finished with conflicts left in files
+    ├── ConflictError         6  update finished with conflicts left in files
+    └── InstallError          7  `new --install`: the project is made, its set-up or tests failed
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "AnswersError",
     "ConflictError",
     "DlprojError",
+    "InstallError",
     "TemplateError",
     "TrustError",
     "UpdateRefusedError",
@@ -68,3 +70,9 @@ class ConflictError(DlprojError):
     def __init__(self, message: str, files: list[str]) -> None:
         super().__init__(message)
         self.files = files
+
+
+class InstallError(DlprojError):
+    """``dlproj new --install``: the project was made, but its set-up or its tests failed."""
+
+    exit_code: ClassVar[int] = 7

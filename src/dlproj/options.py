@@ -96,7 +96,9 @@ def load_questions(copier_yml: Path) -> tuple[Question, ...]:
         TemplateError: the file is missing or is not a mapping of questions.
     """
     try:
-        data = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
+        # libyaml's loader when present: copier.yml is read on every command.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(copier_yml.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as err:
         raise TemplateError(
             f"Cannot read the template's questions from {copier_yml}: {err}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from typing import TYPE_CHECKING
 
-from .errors import DlprojError
+from .errors import InstallError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -15,12 +15,6 @@ if TYPE_CHECKING:
 __all__ = ["next_commands", "print_summary", "run_install"]
 
 _SHOWN = 14  # top-level entries shown in the tree before "..."
-
-
-class InstallError(DlprojError):
-    """The generated project's set-up or tests failed after ``--install``."""
-
-    exit_code = 1
 
 
 def next_commands(result: RenderResult) -> list[str]:

@@ -318,6 +318,11 @@ def update_project(request: UpdateRequest) -> UpdateResult:
     _require_clean_git(project)
     plan = _plan(answers, request.vcs_ref)
     _validate_data(plan.source, answers, request.data)
+    if plan.current_sha == plan.target_sha and not request.data:
+        # Already on that version with the same answers: copier would render three times to
+        # find nothing to change.
+        commit = str(answers["_commit"])
+        return UpdateResult(from_commit=commit, to_commit=commit, changed=())
     if request.pretend:
         return _pretend(project, request)
 

@@ -54,10 +54,12 @@ def test_variant_renders_clean(variant: Any, tmp_path: Path) -> None:
     answers = variant.answers
 
     for key, promised in PROMISED.items():
-        for value, paths in promised.items():
-            for rel in paths:
-                exists = (project / rel).exists()
-                assert exists == (answers[key] == value), f"{rel} with {key}={answers[key]}"
+        wanted = set(promised.get(answers[key], []))
+        excluded = {rel for paths in promised.values() for rel in paths} - wanted
+        for rel in wanted:
+            assert (project / rel).exists(), f"{rel} missing with {key}={answers[key]}"
+        for rel in excluded:
+            assert not (project / rel).exists(), f"{rel} present with {key}={answers[key]}"
 
     for path in project_files(project):
         rel = path.relative_to(project).as_posix()

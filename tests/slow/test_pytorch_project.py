@@ -324,7 +324,7 @@ def test_env_manager_files_parse(tmp_path: Path) -> None:
 
 # -- as a new user ---------------------------------------------------------------------------
 def test_readme_quick_start_as_a_new_user(tmp_path: Path) -> None:
-    """`make setup` with uv (as the README says), then `make data train` with the default PYTHON."""
+    """`make setup` with uv (as the README says), then `make data train test`, default PYTHON."""
     project = render_project(tmp_path)
     readme = (project / "README.md").read_text()
     assert "make setup" in readme and "uv sync" in readme
@@ -339,3 +339,4 @@ def test_readme_quick_start_as_a_new_user(tmp_path: Path) -> None:
     run(["make", "data", "train", "ARGS=trainer.epochs=3"], project, env=user_env)
     (run_dir,) = runs(project)
     assert results(run_dir)["epochs_run"] == 3
+    assert " passed" in run(["make", "test"], project, env=user_env).stdout

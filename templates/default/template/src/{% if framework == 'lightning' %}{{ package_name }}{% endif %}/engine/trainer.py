@@ -174,7 +174,7 @@ def build_trainer(
     session_start: float | None = None,
     **overrides: Any,
 ) -> tuple[L.Trainer, History, ModelCheckpoint]:
-    """The Trainer with this project's callbacks; ``overrides`` reach L.Trainer (tests use them)."""
+    """The Trainer with this project's callbacks; ``overrides`` go to L.Trainer as they are."""
     stopping = trainer_cfg.early_stopping
     mode = "min" if stopping.monitor.endswith("loss") else "max"
     history = History(monitor=stopping.monitor, session_start=session_start)
@@ -330,7 +330,7 @@ def _train(
         "strategy %s on %d %s device(s) per node, %d node(s), precision %s",
         type(trainer.strategy).__name__,
         trainer.num_devices,
-        trainer_cfg.device,
+        resolve_accelerator(trainer_cfg.device),
         trainer.num_nodes,
         trainer.precision,
     )

@@ -327,7 +327,10 @@ def update_project(request: UpdateRequest) -> UpdateResult:
         return _pretend(project, request)
 
     _run_copier_update(project, plan, request)
-    kept = _keep_edited(project, _deleted_files(project), plan.source, answers)
+    # Only an answer change turns a component off; files a new release drops are copier's call
+    # (and a migration's, when the release renamed them).
+    deleted = _deleted_files(project) if request.data else []
+    kept = _keep_edited(project, deleted, plan.source, answers)
     changed = _changed_files(project)
     conflicts = _conflicted(project, changed)
     if conflicts:

@@ -39,7 +39,7 @@ from ..utils.config import ConfigError, from_dict
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
 from ..utils.results import write_results
-from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, new_run_dir, run_dir_of
+from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, run_folder
 from ..utils.tracking import Tracker, create_tracker
 from ..visualization.plotters import plot_confusion_matrix, plot_loss_curve
 from .evaluator import (
@@ -335,15 +335,11 @@ def _prepare_run(
 ) -> tuple[RunPaths, dict[str, Any] | None]:
     """Pick the run folder: a new one, or the folder of the run being resumed."""
     experiments_dir = Path(cfg["paths"]["experiments_dir"])
-    checkpoint = None
+    checkpoint, path = None, None
     if cfg.get("resume"):
         path = find_checkpoint(str(cfg["resume"]), experiments_dir, SUFFIX)
-        folder = run_dir_of(path)
         checkpoint = load_checkpoint(path)
-    else:
-        name = cfg.get("name") or cfg["model"]["name"]
-        folder = new_run_dir(experiments_dir, name, hydra_run_dir)
-    run = RunPaths(folder, SUFFIX).create()
+    run = RunPaths(run_folder(cfg, hydra_run_dir, path), SUFFIX).create()
     discard_if_unused(hydra_run_dir, keep=run.root)
     return run, checkpoint
 

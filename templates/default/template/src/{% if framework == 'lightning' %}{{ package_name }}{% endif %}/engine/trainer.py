@@ -48,7 +48,7 @@ from ..utils.config import ConfigError, from_dict
 from ..utils.loggers import create_logger, log_artifacts
 from ..utils.logging_config import setup_logging
 from ..utils.results import write_results
-from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, new_run_dir, run_dir_of
+from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, run_folder
 from ..visualization.plotters import plot_confusion_matrix, plot_loss_curve
 from .callbacks import EpochSeed, History
 from .evaluator import load_checkpoint
@@ -271,12 +271,11 @@ def _prepare_run(
     choice: tuple[str, str | None, str | None] = ("", None, None)  # folder, checkpoint, error
     if dist.is_main:
         try:
+            path, folder = None, None
             if cfg.get("resume"):
                 path = find_checkpoint(str(cfg["resume"]), experiments_dir, CHECKPOINT_SUFFIX)
-                choice = (str(run_dir_of(path)), str(path), None)
-            else:
-                name = cfg.get("name") or cfg["model"]["name"]
-                choice = (str(new_run_dir(experiments_dir, name, hydra_run_dir)), None, None)
+            folder = run_folder(cfg, hydra_run_dir, path)
+            choice = (str(folder), str(path) if path else None, None)
         except ConfigError as err:
             choice = ("", None, str(err))
     folder, checkpoint_path, error = broadcast_object(choice, dist)

@@ -41,7 +41,7 @@ from ..utils.config import ConfigError, from_dict
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
 from ..utils.results import write_results
-from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, new_run_dir, run_dir_of
+from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, run_folder
 from ..utils.tracking import Tracker, create_tracker
 from ..visualization.plotters import plot_confusion_matrix, plot_loss_curve
 from .evaluator import CheckpointError, EvalResult, evaluate, load_checkpoint
@@ -327,10 +327,7 @@ def _prepare_run(
             if cfg.get("resume"):
                 path = find_checkpoint(str(cfg["resume"]), experiments_dir)
                 load_checkpoint(path)  # fail here, before any folder is made, if unreadable
-                folder = run_dir_of(path)
-            if folder is None:
-                name = cfg.get("name") or cfg["model"]["name"]
-                folder = new_run_dir(experiments_dir, name, hydra_run_dir)
+            folder = run_folder(cfg, hydra_run_dir, path)
             choice = (str(folder), str(path) if path else None, None)
         except (ConfigError, CheckpointError) as err:
             choice = ("", None, f"{type(err).__name__}: {err}")

@@ -42,7 +42,7 @@ from ..utils.config import ConfigError, from_dict
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
 from ..utils.results import write_results
-from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, new_run_dir, run_dir_of
+from ..utils.run_dir import RunPaths, discard_if_unused, find_checkpoint, new_run_dir, run_folder
 from ..utils.tracking import Tracker, create_tracker
 from ..visualization.plotters import plot_confusion_matrix, plot_loss_curve
 from .evaluator import CheckpointError, EvalResult, evaluate, load_checkpoint
@@ -287,7 +287,7 @@ def _prepare_run(
     experiments_dir = Path(cfg["paths"]["experiments_dir"])
     if cfg.get("resume"):
         checkpoint = find_checkpoint(str(cfg["resume"]), experiments_dir, SUFFIX)
-        run = RunPaths(run_dir_of(checkpoint), SUFFIX)
+        run = RunPaths(run_folder(cfg, hydra_run_dir, checkpoint), SUFFIX)
         try:
             with zipfile.ZipFile(checkpoint) as archive:
                 state = json.loads(archive.read(STATE_FILE))

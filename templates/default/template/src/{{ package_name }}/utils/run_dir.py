@@ -9,6 +9,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .config import ConfigError
 
@@ -98,6 +99,15 @@ def run_dir_of(checkpoint: Path) -> Path | None:
     """The run folder a checkpoint belongs to (<run>/checkpoints/<file>), if it is in one."""
     folder = checkpoint.resolve().parent
     return folder.parent if folder.name == "checkpoints" else None
+
+
+def run_folder(cfg: dict[str, Any], hydra_run_dir: Path | None, checkpoint: Path | None) -> Path:
+    """The folder of the run a checkpoint belongs to, or a new one (named after the run)."""
+    folder = run_dir_of(checkpoint) if checkpoint is not None else None
+    if folder is None:  # nothing to resume, or a checkpoint outside any run folder
+        name = cfg.get("name") or cfg["model"]["name"]
+        folder = new_run_dir(Path(cfg["paths"]["experiments_dir"]), name, hydra_run_dir)
+    return folder
 
 
 def discard_if_unused(folder: Path | None, keep: Path | None) -> None:

@@ -17,7 +17,7 @@ API, for every slow test module (pytorch, lightning, tensorflow, jax, tooling)::
 
     project_env("pytorch", extra=("fastapi==0.165.0",))   # more packages: a separate environment
 
-The packages come from the template's own table (templates/default/template/_includes/deps.jinja):
+The packages come from the template's own table (templates/default/_includes/deps.jinja):
 the common and framework rows, every config_system and tracking choice, and the dev row.
 
 uv gets this machine's pip settings (find-links, constraints, index URLs, certificate), read from
@@ -88,7 +88,7 @@ def uv_environment() -> dict[str, str]:
 
 def template_requirements(framework: str) -> list[str]:
     """Every package a project of ``framework`` may need, read from the template's deps table."""
-    loader = jinja2.FileSystemLoader(TEMPLATE_DIR / "template")
+    loader = jinja2.FileSystemLoader(TEMPLATE_DIR)
     module = (
         jinja2.Environment(loader=loader)
         .get_template("_includes/deps.jinja")

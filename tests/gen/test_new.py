@@ -157,3 +157,12 @@ def test_ctrl_c_during_render_exits_130_and_leaves_nothing(tmp_path: Path) -> No
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert snapshot(out) == {}
+
+
+def test_output_off_a_terminal_is_plain_and_lists_next_steps(tmp_path: Path) -> None:
+    code, out, err = invoke("new", "demo", "--defaults", "--no-git", "-o", str(tmp_path))
+    assert code == 0
+    assert out == ""  # stdout is for results only
+    assert "\x1b[" not in err  # no colour or spinner when not on a terminal
+    assert f"Created {tmp_path / 'demo'}" in err
+    assert "make setup" in err

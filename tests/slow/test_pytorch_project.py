@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -324,19 +325,24 @@ def test_env_manager_files_parse(tmp_path: Path) -> None:
 
 # -- as a new user ---------------------------------------------------------------------------
 def test_readme_quick_start_as_a_new_user(tmp_path: Path) -> None:
-    """`make setup` with uv (as the README says), then `make data train test`, default PYTHON."""
-    project = render_project(tmp_path)
-    readme = (project / "README.md").read_text()
-    assert "make setup" in readme and "uv sync" in readme
+    """`dlproj new --install` runs the README's `make setup` (uv) and `make test`; then
+    `make data train` with the default PYTHON, as the generated README says."""
     user_env = {
         **uv_environment(),
         "UV_COMPILE_BYTECODE": "1",
         "OMP_NUM_THREADS": "1",
         "VIRTUAL_ENV": "",
     }
-    run(["make", "setup"], project, env=user_env, timeout=1200)
+    made = run(
+        [sys.executable, "-m", "dlproj.cli", "new", "demo", "--defaults", "--install",
+         "-o", str(tmp_path)],
+        tmp_path, env=user_env, timeout=1500,
+    )  # fmt: skip
+    assert " passed" in made.stdout + made.stderr  # the generated tests ran
+    project = tmp_path / "demo"
+    readme = (project / "README.md").read_text()
+    assert "make setup" in readme and "uv sync" in readme
     assert (project / "uv.lock").is_file() and (project / ".venv" / "bin" / "python").exists()
     run(["make", "data", "train", "ARGS=trainer.epochs=3"], project, env=user_env)
     (run_dir,) = runs(project)
     assert results(run_dir)["epochs_run"] == 3
-    assert " passed" in run(["make", "test"], project, env=user_env).stdout

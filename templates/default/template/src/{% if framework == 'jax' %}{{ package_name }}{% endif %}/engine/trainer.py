@@ -35,7 +35,14 @@ from ..data.dataset import (
 from ..data.processing import DataConfig, load_stats
 from ..models import BaseModel, build_model
 from ..utils.common import enable_compilation_cache, make_mesh, resolve_devices, seed_everything
-from ..utils.config import ConfigError, from_dict
+from ..utils.config import (
+    ConfigError,
+    EarlyStoppingConfig,
+    LossConfig,
+    OptimizerConfig,
+    SchedulerConfig,
+    from_dict,
+)
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
 from ..utils.results import write_results
@@ -57,33 +64,6 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".msgpack"  # checkpoints/last.msgpack, best_model.msgpack, models/final_model.msgpack
 LOSSES = ("cross_entropy",)
-
-
-@dataclass
-class OptimizerConfig:
-    name: str = "adamw"
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-
-
-@dataclass
-class SchedulerConfig:
-    name: str = "cosine"
-    warmup_epochs: int = 1
-    min_lr: float = 1e-5
-
-
-@dataclass
-class LossConfig:
-    name: str = "cross_entropy"
-    label_smoothing: float = 0.0
-
-
-@dataclass
-class EarlyStoppingConfig:
-    monitor: str = "val_loss"
-    patience: int = 5
-    min_delta: float = 0.0
 
 
 @dataclass

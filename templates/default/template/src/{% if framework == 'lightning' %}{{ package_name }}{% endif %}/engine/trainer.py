@@ -44,7 +44,14 @@ from ..utils.common import (
     resolve_accelerator,
     resolve_backend,
 )
-from ..utils.config import ConfigError, from_dict
+from ..utils.config import (
+    ConfigError,
+    EarlyStoppingConfig,
+    LossConfig,
+    OptimizerConfig,
+    SchedulerConfig,
+    from_dict,
+)
 from ..utils.loggers import create_logger, log_artifacts
 from ..utils.logging_config import setup_logging
 from ..utils.results import write_results
@@ -58,33 +65,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_SUFFIX = ".ckpt"
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 LOSSES = ("cross_entropy",)
-
-
-@dataclass
-class OptimizerConfig:
-    name: str = "adamw"
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-
-
-@dataclass
-class SchedulerConfig:
-    name: str = "cosine"
-    warmup_epochs: int = 1
-    min_lr: float = 1e-5
-
-
-@dataclass
-class LossConfig:
-    name: str = "cross_entropy"
-    label_smoothing: float = 0.0
-
-
-@dataclass
-class EarlyStoppingConfig:
-    monitor: str = "val_loss"
-    patience: int = 5
-    min_delta: float = 0.0
 
 
 @dataclass

@@ -38,7 +38,14 @@ from ..utils.common import (
     route_tensorflow_logs,
     seed_everything,
 )
-from ..utils.config import ConfigError, from_dict
+from ..utils.config import (
+    ConfigError,
+    EarlyStoppingConfig,
+    LossConfig,
+    OptimizerConfig,
+    SchedulerConfig,
+    from_dict,
+)
 from ..utils.logging_config import setup_logging
 from ..utils.metrics import confusion_matrix
 from ..utils.results import write_results
@@ -56,33 +63,6 @@ OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "sgd": keras.optimizers.SGD,
 }
-
-
-@dataclass
-class OptimizerConfig:
-    name: str = "adamw"
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-
-
-@dataclass
-class SchedulerConfig:
-    name: str = "cosine"
-    warmup_epochs: int = 1
-    min_lr: float = 1e-5
-
-
-@dataclass
-class LossConfig:
-    name: str = "cross_entropy"
-    label_smoothing: float = 0.0
-
-
-@dataclass
-class EarlyStoppingConfig:
-    monitor: str = "val_loss"
-    patience: int = 5
-    min_delta: float = 0.0
 
 
 @dataclass

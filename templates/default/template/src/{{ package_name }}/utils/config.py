@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,32 @@ def import_target(target: str) -> Any:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as err:
         raise ConfigError(f"_target_ {target!r} cannot be imported: {err}") from err
+
+
+# Sections of configs/trainer/*.yaml that every framework reads the same way; each framework's
+# TrainerConfig (engine/trainer.py) nests them. Every field is documented in the YAML file.
+@dataclass
+class OptimizerConfig:
+    name: str = "adamw"
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+
+
+@dataclass
+class SchedulerConfig:
+    name: str = "cosine"
+    warmup_epochs: int = 1
+    min_lr: float = 1e-5
+
+
+@dataclass
+class LossConfig:
+    name: str = "cross_entropy"
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class EarlyStoppingConfig:
+    monitor: str = "val_loss"
+    patience: int = 5
+    min_delta: float = 0.0

@@ -22,31 +22,20 @@ import pytest
 
 from tests.helpers import render_project, run
 from tests.slow.conftest import Env, uv_environment
+from tests.slow.projects import (
+    FAST,
+    PACKAGE,
+    check_default_run,
+    new_run,
+    results,
+    run_files,
+    runs,
+    train_default_project,
+)
 
 pytestmark = pytest.mark.slow
 
-PACKAGE = "demo_project"
-RESULT_KEYS = [
-    "run_name",
-    "framework",
-    "model",
-    "seed",
-    "epochs_run",
-    "best_epoch",
-    "duration_s",
-    "metrics",
-    "config",
-]
-METRIC_KEYS = {"train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
-RUN_FILES = (
-    "logs/training.log",
-    "metrics/results.json",
-    "plots/loss_curve.png",
-    "plots/confusion_matrix.png",
-    "checkpoints/best_model.pth",
-    "checkpoints/last.pth",
-)
-FAST = "trainer.epochs=2 tracking=none"  # where accuracy is not the point
+RUN_FILES = run_files(".pth")
 
 
 @pytest.fixture(scope="module")
@@ -57,35 +46,7 @@ def env(project_env: Callable[..., Env]) -> Env:
 @pytest.fixture(scope="module")
 def trained(env: Env, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The default project after `make data train evaluate predict`, as a user runs them."""
-    project = render_project(tmp_path_factory.mktemp("default"))
-    env.make(project, "data")
-    started = time.perf_counter()
-    env.make(project, "train")
-    train_wall_s = time.perf_counter() - started
-    evaluate = env.make(project, "evaluate")
-    predict = env.make(project, "predict")
-    (run_dir,) = runs(project)
-    return {
-        "project": project,
-        "run": run_dir,
-        "train_wall_s": train_wall_s,
-        "evaluate": evaluate.stdout,
-        "predict": predict.stdout + predict.stderr,
-    }
-
-
-def runs(project: Path) -> list[Path]:
-    experiments = project / "outputs" / "experiments"
-    return sorted(p for p in experiments.iterdir() if p.is_dir()) if experiments.exists() else []
-
-
-def results(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "metrics" / "results.json").read_text())
-
-
-def new_run(project: Path, before: list[Path]) -> Path:
-    (created,) = [p for p in runs(project) if p not in before]
-    return created
+    return train_default_project(env, tmp_path_factory.mktemp("default"), "pytorch")
 
 
 # -- the default project ---------------------------------------------------------------------
@@ -100,21 +61,7 @@ def test_lint_is_clean(env: Env, trained: dict[str, Any]) -> None:
 
 
 def test_make_train_fills_the_run_folder(trained: dict[str, Any]) -> None:
-    run_dir = trained["run"]
-    assert run_dir.name.endswith("_cnn")
-    time.strptime(run_dir.name[:19], "%Y-%m-%d_%H-%M-%S")
-    for name in RUN_FILES:
-        assert (run_dir / name).is_file(), name
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*")), "tensorboard events"
-    data = results(run_dir)
-    assert list(data) == RESULT_KEYS
-    assert set(data["metrics"]) == METRIC_KEYS
-    assert data["framework"] == "pytorch" and data["model"] == "cnn" and data["seed"] == 42
-    assert data["metrics"]["test_accuracy"] >= 0.97, data["metrics"]
-    assert data["config"]["trainer"]["epochs"] >= data["epochs_run"] >= data["best_epoch"] >= 1
-    log = (run_dir / "logs" / "training.log").read_text()
-    assert "world size 1" in log and "configuration:" in log and "finished in" in log
-    print(f"make train: {trained['train_wall_s']:.1f}s wall, {data['duration_s']:.1f}s in train()")
+    check_default_run(trained, "pytorch", ".pth")
     models = trained["project"] / "models"
     assert (models / "final_model.pth").is_file() and (models / "final_model.onnx").is_file()
 

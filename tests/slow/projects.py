@@ -7,6 +7,9 @@ the shared contract (``check_default_run``) before its own framework-specific ch
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -99,3 +102,40 @@ def check_default_run(trained: dict[str, Any], framework: str, suffix: str) -> d
     assert "world size 1" in log and "configuration:" in log and "finished in" in log
     print(f"make train: {trained['train_wall_s']:.1f}s wall, {data['duration_s']:.1f}s in train()")
     return data
+
+
+def run_killed_at(
+    env: Env,
+    project: Path,
+    command: list[str],
+    marker: str,
+    extra_env: dict[str, str] | None = None,
+) -> Path:
+    """Start a training run, SIGKILL it once its log shows ``marker``; return its run folder.
+
+    Nothing of the run may look finished: it has no results.json.
+    """
+    before = runs(project)
+    proc = subprocess.Popen(
+        command,
+        cwd=project,
+        env=env.environ(project, extra_env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    killed_dir = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        created = [p for p in runs(project) if p not in before]
+        log = created[0] / "logs" / "training.log" if created else None
+        if log is not None and log.exists() and marker in log.read_text():
+            killed_dir = created[0]
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=60)
+    assert killed_dir is not None, "the run ended before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed_dir / "metrics" / "results.json").exists()
+    return killed_dir

@@ -9,9 +9,6 @@ share that project and keep their runs short.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +24,7 @@ from tests.slow.projects import (
     new_run,
     results,
     run_files,
+    run_killed_at,
     runs,
     train_default_project,
 )
@@ -146,27 +144,7 @@ def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
     full = results(new_run(project, before))
 
     before = runs(project)
-    proc = subprocess.Popen(
-        [*command, "name=killed"],
-        cwd=project,
-        env=env.environ(project, QUIET),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    killed_dir = None
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        created = [p for p in runs(project) if p not in before]
-        log = created[0] / "logs" / "training.log" if created else None
-        if log is not None and log.exists() and "epoch 2/4" in log.read_text():
-            killed_dir = created[0]
-            os.killpg(proc.pid, signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    proc.wait(timeout=60)
-    assert killed_dir is not None, "the run ended before it could be killed"
-    assert not (killed_dir / "metrics" / "results.json").exists()
+    killed_dir = run_killed_at(env, project, [*command, "name=killed"], "epoch 2/4", QUIET)
 
     env.run([*command, f"resume={killed_dir}"], cwd=project, env=QUIET)
     assert new_run(project, before) == killed_dir  # continued in its own folder

@@ -23,7 +23,8 @@ def err_console() -> Console:
     """The stderr console (created on first use, so ``--help`` never imports rich's renderer)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    # soft_wrap: never break a path or a command in two; the terminal wraps long lines itself.
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def setup_logging(verbose: bool) -> None:

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import render_project
 from tests.slow.conftest import Env
 
@@ -139,3 +141,45 @@ def run_killed_at(
     assert proc.returncode == -signal.SIGKILL
     assert not (killed_dir / "metrics" / "results.json").exists()
     return killed_dir
+
+
+def check_evaluate_and_predict(trained: dict[str, Any]) -> None:
+    """`make evaluate` reproduces the run's test accuracy; `make predict` scores the raw split."""
+    scores = json.loads(trained["evaluate"].strip().splitlines()[-1])
+    expected = results(trained["run"])["metrics"]["test_accuracy"]
+    assert scores["accuracy"] == pytest.approx(expected, abs=1e-6)
+    predictions = (trained["project"] / "outputs" / "predictions.csv").read_text().splitlines()
+    assert predictions[0] == "index,prediction,confidence,label"
+    assert len(predictions) == 271  # the raw test split, plus the header
+    assert "accuracy against the file's labels" in trained["predict"]
+
+
+def full_and_resumed_after_kill(
+    env: Env,
+    project: Path,
+    epochs: int,
+    kill_at_epoch: int,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """results.json of an uninterrupted run, and of a run SIGKILLed mid-way then resumed.
+
+    Both use the same seed and settings; the resumed run must continue in its own folder.
+    """
+    overrides = [
+        "tracking=none",
+        f"trainer.epochs={epochs}",
+        "trainer.early_stopping.patience=100",
+        "paths.models_dir=outputs/resume",
+    ]
+    command = ["python", "-m", f"{PACKAGE}.main", *overrides]
+    before = runs(project)
+    env.run([*command, "name=full"], cwd=project, env=extra_env)
+    full = results(new_run(project, before))
+
+    before = runs(project)
+    marker = f"epoch {kill_at_epoch}/{epochs}"
+    killed_dir = run_killed_at(env, project, [*command, "name=killed"], marker, extra_env)
+    env.run([*command, f"resume={killed_dir}"], cwd=project, env=extra_env)
+    assert new_run(project, before) == killed_dir  # continued in its own folder
+    assert "resumed from" in (killed_dir / "logs" / "training.log").read_text()
+    return full, results(killed_dir)

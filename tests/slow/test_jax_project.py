@@ -22,6 +22,7 @@ from tests.slow.projects import (
     FAST,
     PACKAGE,
     check_default_run,
+    check_evaluate_and_predict,
     new_run,
     results,
     run_files,
@@ -61,14 +62,9 @@ def test_make_train_fills_the_run_folder(trained: dict[str, Any]) -> None:
 
 
 def test_evaluate_and_predict(trained: dict[str, Any]) -> None:
+    check_evaluate_and_predict(trained)
     scores = json.loads(trained["evaluate"].strip().splitlines()[-1])
-    expected = results(trained["run"])["metrics"]["test_accuracy"]
     assert scores["checkpoint"] == "models/final_model.msgpack"
-    assert scores["accuracy"] == pytest.approx(expected, abs=1e-6)
-    predictions = (trained["project"] / "outputs" / "predictions.csv").read_text().splitlines()
-    assert predictions[0] == "index,prediction,confidence,label"
-    assert len(predictions) == 271  # the raw test split, plus the header
-    assert "accuracy against the file's labels" in trained["predict"]
 
 
 def test_exports_reload_and_agree_with_flax(env: Env, trained: dict[str, Any]) -> None:

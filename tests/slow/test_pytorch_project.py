@@ -8,7 +8,6 @@ environment the way the generated README says (`make setup`, uv).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +21,11 @@ from tests.slow.projects import (
     FAST,
     PACKAGE,
     check_default_run,
+    check_evaluate_and_predict,
+    full_and_resumed_after_kill,
     new_run,
     results,
     run_files,
-    run_killed_at,
     runs,
     train_default_project,
 )
@@ -64,13 +64,7 @@ def test_make_train_fills_the_run_folder(trained: dict[str, Any]) -> None:
 
 
 def test_evaluate_and_predict(trained: dict[str, Any]) -> None:
-    scores = json.loads(trained["evaluate"].strip().splitlines()[-1])
-    expected = results(trained["run"])["metrics"]["test_accuracy"]
-    assert scores["accuracy"] == pytest.approx(expected, abs=1e-6)
-    predictions = (trained["project"] / "outputs" / "predictions.csv").read_text().splitlines()
-    assert predictions[0] == "index,prediction,confidence,label"
-    assert len(predictions) == 271  # the raw test split, plus the header
-    assert "accuracy against the file's labels" in trained["predict"]
+    check_evaluate_and_predict(trained)
 
 
 def test_onnx_model_agrees_with_pytorch(env: Env, trained: dict[str, Any]) -> None:
@@ -124,28 +118,10 @@ def test_two_process_ddp_run(env: Env, trained: dict[str, Any]) -> None:
 def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
     env: Env, trained: dict[str, Any]
 ) -> None:
-    project = trained["project"]
-    overrides = [
-        "tracking=none",
-        "trainer.epochs=8",
-        "trainer.early_stopping.patience=100",
-        "paths.models_dir=outputs/resume",
-    ]
-    command = ["python", "-m", f"{PACKAGE}.main", *overrides]
-    before = runs(project)
-    env.run([*command, "name=full"], cwd=project)
-    full = results(new_run(project, before))
-
-    before = runs(project)
-    killed_dir = run_killed_at(env, project, [*command, "name=killed"], "epoch 3/8")
-
-    env.run([*command, f"resume={killed_dir}"], cwd=project)
-    assert new_run(project, before) == killed_dir  # continued in its own folder
-    resumed = results(killed_dir)
+    full, resumed = full_and_resumed_after_kill(env, trained["project"], 8, 3)
     assert resumed["metrics"] == full["metrics"]
     for key in ("epochs_run", "best_epoch"):
         assert resumed[key] == full[key], key
-    assert "resumed from" in (killed_dir / "logs" / "training.log").read_text()
 
 
 def test_errors_name_the_file_or_key(env: Env, tmp_path: Path) -> None:

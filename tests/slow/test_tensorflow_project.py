@@ -8,7 +8,6 @@ share that project and keep their runs short.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +20,11 @@ from tests.slow.conftest import Env
 from tests.slow.projects import (
     PACKAGE,
     check_default_run,
+    check_evaluate_and_predict,
+    full_and_resumed_after_kill,
     new_run,
     results,
     run_files,
-    run_killed_at,
     runs,
     train_default_project,
 )
@@ -66,13 +66,7 @@ def test_make_train_fills_the_run_folder(trained: dict[str, Any]) -> None:
 
 
 def test_evaluate_and_predict(trained: dict[str, Any]) -> None:
-    scores = json.loads(trained["evaluate"].strip().splitlines()[-1])
-    expected = results(trained["run"])["metrics"]["test_accuracy"]
-    assert scores["accuracy"] == pytest.approx(expected, abs=1e-6)
-    predictions = (trained["project"] / "outputs" / "predictions.csv").read_text().splitlines()
-    assert predictions[0] == "index,prediction,confidence,label"
-    assert len(predictions) == 271  # the raw test split, plus the header
-    assert "accuracy against the file's labels" in trained["predict"]
+    check_evaluate_and_predict(trained)
 
 
 def test_exports_reload_and_agree(env: Env, trained: dict[str, Any]) -> None:
@@ -131,28 +125,10 @@ def test_mirrored_strategy_over_two_cpu_devices(env: Env, trained: dict[str, Any
 def test_resume_after_sigkill_ends_like_an_uninterrupted_run(
     env: Env, trained: dict[str, Any]
 ) -> None:
-    project = trained["project"]
-    overrides = [
-        "tracking=none",
-        "trainer.epochs=4",
-        "trainer.early_stopping.patience=100",
-        "paths.models_dir=outputs/resume",
-    ]
-    command = ["python", "-m", f"{PACKAGE}.main", *overrides]
-    before = runs(project)
-    env.run([*command, "name=full"], cwd=project, env=QUIET)
-    full = results(new_run(project, before))
-
-    before = runs(project)
-    killed_dir = run_killed_at(env, project, [*command, "name=killed"], "epoch 2/4", QUIET)
-
-    env.run([*command, f"resume={killed_dir}"], cwd=project, env=QUIET)
-    assert new_run(project, before) == killed_dir  # continued in its own folder
-    resumed = results(killed_dir)
+    full, resumed = full_and_resumed_after_kill(env, trained["project"], 4, 2, QUIET)
     assert resumed["epochs_run"] == full["epochs_run"] == 4
     gap = abs(resumed["metrics"]["test_accuracy"] - full["metrics"]["test_accuracy"])
     assert gap <= 0.005, (resumed["metrics"], full["metrics"])
-    assert "resumed from" in (killed_dir / "logs" / "training.log").read_text()
 
 
 # -- other answers ---------------------------------------------------------------------------
